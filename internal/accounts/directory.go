@@ -1,0 +1,431 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/omnihub/hub/internal/ids"
+	"github.com/omnihub/hub/internal/store"
+)
+
+// UserInput creates a user.
+type UserInput struct {
+	Username   string       `json:"username"`
+	Password   string       `json:"password"`
+	Role       Role         `json:"role"`
+	Name       string       `json:"name"`
+	EmployeeNo string       `json:"employee_no"`
+	Extension  string       `json:"extension"`
+	Groups     []Membership `json:"groups"`
+}
+
+// UserPatch changes some fields of a user; nil fields are kept.
+type UserPatch struct {
+	Role       *Role         `json:"role"`
+	Name       *string       `json:"name"`
+	EmployeeNo *string       `json:"employee_no"`
+	Extension  *string       `json:"extension"`
+	Groups     *[]Membership `json:"groups"`
+	Disabled   *bool         `json:"disabled"`
+}
+
+var extensionRe = regexp.MustCompile(`^[0-9]{2,12}$`)
+
+func checkName(field, v string, required bool, max int) error {
+	v = strings.TrimSpace(v)
+	if required && v == "" {
+		return &ValidationError{Field: field, Reason: "is required"}
+	}
+	if len([]rune(v)) > max {
+		return &ValidationError{Field: field, Reason: fmt.Sprintf("must be at most %d characters", max)}
+	}
+	return nil
+}
+
+func (s *Service) checkMemberships(ctx context.Context, ms []Membership) ([]Membership, error) {
+	out := make([]Membership, 0, len(ms))
+	seen := map[GroupID]bool{}
+	for i, m := range ms {
+		field := fmt.Sprintf("groups[%d]", i)
+		if m.GroupID == "" {
+			return nil, &ValidationError{Field: field + ".group_id", Reason: "is required"}
+		}
+		if seen[m.GroupID] {
+			return nil, &ValidationError{Field: field + ".group_id", Reason: "is listed twice"}
+		}
+		seen[m.GroupID] = true
+		if m.Level == 0 {
+			m.Level = 1
+		}
+		if m.Level < 1 || m.Level > 10 {
+			return nil, &ValidationError{Field: field + ".level", Reason: "must be 1 (most skilled) to 10"}
+		}
+		if _, err := s.GetGroup(ctx, m.GroupID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, &ValidationError{Field: field + ".group_id", Reason: fmt.Sprintf("no skill group %q", m.GroupID)}
+			}
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// CreateUser adds a user to the context's tenant.
+func (s *Service) CreateUser(ctx context.Context, in UserInput) (*User, error) {
+	in.Username = strings.TrimSpace(in.Username)
+	if !usernameRe.MatchString(in.Username) {
+		return nil, &ValidationError{Field: "username", Reason: "must be 2-64 letters, digits or . _ @ - and start with a letter or digit"}
+	}
+	if !in.Role.Valid() {
+		return nil, &ValidationError{Field: "role", Reason: "must be agent, supervisor, qa or admin"}
+	}
+	if err := checkName("name", in.Name, false, 64); err != nil {
+		return nil, err
+	}
+	if err := checkName("employee_no", in.EmployeeNo, false, 32); err != nil {
+		return nil, err
+	}
+	if in.Extension != "" && !extensionRe.MatchString(in.Extension) {
+		return nil, &ValidationError{Field: "extension", Reason: "must be 2-12 digits"}
+	}
+	groups, err := s.checkMemberships(ctx, in.Groups)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.hash("password", in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.o.Now().UTC()
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		name = in.Username
+	}
+	u := &User{ID: UserID(ids.NewAt(now)), Username: in.Username, PasswordHash: h, Role: in.Role, Name: name,
+		EmployeeNo: strings.TrimSpace(in.EmployeeNo), Extension: in.Extension, Groups: groups,
+		CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}
+	if err := s.users.InsertOne(ctx, u); err != nil {
+		if store.IsDuplicateKey(err) {
+			return nil, &store.DuplicateError{Kind: "user", Field: "username", Value: in.Username}
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+// GetUser returns one user of the context's tenant.
+func (s *Service) GetUser(ctx context.Context, id UserID) (*User, error) {
+	var u User
+	if err := s.users.FindOne(ctx, bson.M{"_id": id}, &u); err != nil {
+		return nil, store.NotFound(err, "user", string(id))
+	}
+	return &u, nil
+}
+
+// UserQuery filters ListUsers.
+type UserQuery struct {
+	Role            Role
+	GroupID         GroupID
+	IncludeDisabled bool
+}
+
+// ListUsers lists the tenant's users by username.
+func (s *Service) ListUsers(ctx context.Context, q UserQuery) ([]User, error) {
+	f := bson.M{}
+	if q.Role != "" {
+		f["role"] = q.Role
+	}
+	if q.GroupID != "" {
+		f["groups.group_id"] = q.GroupID
+	}
+	if !q.IncludeDisabled {
+		f["disabled"] = false
+	}
+	out := []User{}
+	err := s.users.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "username", Value: 1}}).SetLimit(5000))
+	return out, err
+}
+
+// UpdateUser applies a patch; disabling a user ends their sessions.
+func (s *Service) UpdateUser(ctx context.Context, id UserID, p UserPatch) (*User, error) {
+	set := bson.M{}
+	if p.Role != nil {
+		if !p.Role.Valid() {
+			return nil, &ValidationError{Field: "role", Reason: "must be agent, supervisor, qa or admin"}
+		}
+		set["role"] = *p.Role
+	}
+	if p.Name != nil {
+		if err := checkName("name", *p.Name, true, 64); err != nil {
+			return nil, err
+		}
+		set["name"] = strings.TrimSpace(*p.Name)
+	}
+	if p.EmployeeNo != nil {
+		if err := checkName("employee_no", *p.EmployeeNo, false, 32); err != nil {
+			return nil, err
+		}
+		set["employee_no"] = strings.TrimSpace(*p.EmployeeNo)
+	}
+	if p.Extension != nil {
+		if *p.Extension != "" && !extensionRe.MatchString(*p.Extension) {
+			return nil, &ValidationError{Field: "extension", Reason: "must be 2-12 digits"}
+		}
+		set["extension"] = *p.Extension
+	}
+	if p.Groups != nil {
+		g, err := s.checkMemberships(ctx, *p.Groups)
+		if err != nil {
+			return nil, err
+		}
+		set["groups"] = g
+	}
+	if p.Disabled != nil {
+		set["disabled"] = *p.Disabled
+	}
+	set["updated_at"] = s.o.Now().UTC()
+	var u User
+	err := s.users.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": set}, &u, options.FindOneAndUpdate().SetReturnDocument(options.After))
+	if err != nil {
+		return nil, store.NotFound(err, "user", string(id))
+	}
+	if u.Disabled {
+		t, _ := store.Tenant(ctx)
+		if err := s.revokeSessions(ctx, t, id, ""); err != nil {
+			return nil, err
+		}
+	}
+	return &u, nil
+}
+
+// GroupInput creates or edits a skill group.
+type GroupInput struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Disabled    *bool  `json:"disabled"`
+}
+
+// CreateGroup adds a skill group.
+func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*Group, error) {
+	if err := checkName("name", in.Name, true, 64); err != nil {
+		return nil, err
+	}
+	if err := checkName("description", in.Description, false, 500); err != nil {
+		return nil, err
+	}
+	now := s.o.Now().UTC()
+	g := &Group{ID: GroupID(ids.NewAt(now)), Name: strings.TrimSpace(in.Name), Description: in.Description, CreatedAt: now, UpdatedAt: now}
+	if in.Disabled != nil {
+		g.Disabled = *in.Disabled
+	}
+	if err := s.groups.InsertOne(ctx, g); err != nil {
+		if store.IsDuplicateKey(err) {
+			return nil, &store.DuplicateError{Kind: "skill group", Field: "name", Value: g.Name}
+		}
+		return nil, err
+	}
+	return g, nil
+}
+
+// GetGroup returns one skill group.
+func (s *Service) GetGroup(ctx context.Context, id GroupID) (*Group, error) {
+	var g Group
+	if err := s.groups.FindOne(ctx, bson.M{"_id": id}, &g); err != nil {
+		return nil, store.NotFound(err, "skill group", string(id))
+	}
+	return &g, nil
+}
+
+// ListGroups lists the tenant's skill groups by name.
+func (s *Service) ListGroups(ctx context.Context, includeDisabled bool) ([]Group, error) {
+	f := bson.M{}
+	if !includeDisabled {
+		f["disabled"] = false
+	}
+	out := []Group{}
+	err := s.groups.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "name", Value: 1}}))
+	return out, err
+}
+
+// UpdateGroup edits a skill group; empty name and description are kept.
+func (s *Service) UpdateGroup(ctx context.Context, id GroupID, in GroupInput) (*Group, error) {
+	set := bson.M{"updated_at": s.o.Now().UTC()}
+	if in.Name != "" {
+		if err := checkName("name", in.Name, true, 64); err != nil {
+			return nil, err
+		}
+		set["name"] = strings.TrimSpace(in.Name)
+	}
+	if in.Description != "" {
+		if err := checkName("description", in.Description, false, 500); err != nil {
+			return nil, err
+		}
+		set["description"] = in.Description
+	}
+	if in.Disabled != nil {
+		set["disabled"] = *in.Disabled
+	}
+	var g Group
+	err := s.groups.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": set}, &g, options.FindOneAndUpdate().SetReturnDocument(options.After))
+	if err != nil {
+		if store.IsDuplicateKey(err) {
+			return nil, &store.DuplicateError{Kind: "skill group", Field: "name", Value: in.Name}
+		}
+		return nil, store.NotFound(err, "skill group", string(id))
+	}
+	return &g, nil
+}
+
+// LoginQuery filters the login log.
+type LoginQuery struct {
+	Username string
+	UserID   UserID
+	From, To time.Time
+	Cursor   string // the last id of the previous page
+	Limit    int    // default 50, at most 500
+}
+
+// ListLogins returns the tenant's login attempts, newest first, and the
+// cursor of the next page ("" when this is the last).
+func (s *Service) ListLogins(ctx context.Context, q LoginQuery) ([]LoginRecord, string, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > 500 {
+		return nil, "", &ValidationError{Field: "limit", Reason: "must be at most 500"}
+	}
+	f := bson.M{}
+	if q.Username != "" {
+		f["username"] = q.Username
+	}
+	if q.UserID != "" {
+		f["user_id"] = q.UserID
+	}
+	idr := bson.M{}
+	if q.Cursor != "" {
+		idr["$lt"] = q.Cursor
+	}
+	if !q.To.IsZero() {
+		f["time"] = bson.M{"$lte": q.To.UTC()}
+	}
+	if !q.From.IsZero() {
+		if tm, ok := f["time"].(bson.M); ok {
+			tm["$gte"] = q.From.UTC()
+		} else {
+			f["time"] = bson.M{"$gte": q.From.UTC()}
+		}
+	}
+	if len(idr) > 0 {
+		f["_id"] = idr
+	}
+	out := []LoginRecord{}
+	if err := s.logins.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(q.Limit+1))); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}
+
+// GetTenant returns the context's tenant.
+func (s *Service) GetTenant(ctx context.Context) (*Tenant, error) {
+	t, ok := store.Tenant(ctx)
+	if !ok {
+		return nil, store.ErrNoTenant
+	}
+	var out Tenant
+	if err := s.tenants.FindOne(ctx, bson.M{"_id": t}).Decode(&out); err != nil {
+		return nil, store.NotFound(err, "tenant", string(t))
+	}
+	return &out, nil
+}
+
+// TenantPatch edits the context's tenant.
+type TenantPatch struct {
+	Name  *string `json:"name"`
+	Title *string `json:"title"`
+}
+
+// UpdateTenant edits the context's own tenant (name, product title).
+func (s *Service) UpdateTenant(ctx context.Context, p TenantPatch) (*Tenant, error) {
+	t, ok := store.Tenant(ctx)
+	if !ok {
+		return nil, store.ErrNoTenant
+	}
+	set := bson.M{}
+	if p.Name != nil {
+		if err := checkName("name", *p.Name, true, 64); err != nil {
+			return nil, err
+		}
+		set["name"] = strings.TrimSpace(*p.Name)
+	}
+	if p.Title != nil {
+		if err := checkName("title", *p.Title, true, 64); err != nil {
+			return nil, err
+		}
+		set["title"] = strings.TrimSpace(*p.Title)
+	}
+	if len(set) == 0 {
+		return s.GetTenant(ctx)
+	}
+	var out Tenant
+	err := s.tenants.FindOneAndUpdate(ctx, bson.M{"_id": t}, bson.M{"$set": set}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if err != nil {
+		return nil, store.NotFound(err, "tenant", string(t))
+	}
+	return &out, nil
+}
+
+// TenantInput creates a tenant with its first admin.
+type TenantInput struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Title         string `json:"title"`
+	AdminUser     string `json:"admin_user"`
+	AdminPassword string `json:"admin_password"`
+}
+
+// CreateTenant adds a tenant and its first admin. Only the default tenant's
+// admins (the operator of the hub) may call it; the handler checks that.
+func (s *Service) CreateTenant(ctx context.Context, in TenantInput) (*Tenant, *User, error) {
+	if !tenantRe.MatchString(in.ID) {
+		return nil, nil, &ValidationError{Field: "id", Reason: "must be 2-40 lower-case letters, digits or -"}
+	}
+	if err := checkName("name", in.Name, true, 64); err != nil {
+		return nil, nil, err
+	}
+	if in.Title == "" {
+		in.Title = in.Name
+	}
+	if err := CheckPassword("admin_password", in.AdminPassword); err != nil {
+		return nil, nil, err
+	}
+	if !usernameRe.MatchString(in.AdminUser) {
+		return nil, nil, &ValidationError{Field: "admin_user", Reason: "must be 2-64 letters, digits or . _ @ -"}
+	}
+	t := Tenant{ID: store.TenantID(in.ID), Name: strings.TrimSpace(in.Name), Title: in.Title, CreatedAt: s.o.Now().UTC()}
+	if _, err := s.tenants.InsertOne(ctx, t); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return nil, nil, &store.DuplicateError{Kind: "tenant", Field: "id", Value: in.ID}
+		}
+		return nil, nil, err
+	}
+	u, err := s.CreateUser(store.WithTenant(ctx, t.ID), UserInput{Username: in.AdminUser, Password: in.AdminPassword, Role: RoleAdmin, Name: "Administrator"})
+	if err != nil {
+		_, _ = s.tenants.DeleteOne(ctx, bson.M{"_id": t.ID})
+		return nil, nil, err
+	}
+	return &t, u, nil
+}

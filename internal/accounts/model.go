@@ -1,0 +1,119 @@
+// Package accounts holds tenants, users with their roles and agent profiles,
+// skill groups, login sessions, the login log and the login rate limiter.
+package accounts
+
+import (
+	"time"
+
+	"github.com/omnihub/hub/internal/store"
+)
+
+// Role is what a user may do.
+type Role string
+
+// The roles of the hub.
+const (
+	RoleAgent      Role = "agent"
+	RoleSupervisor Role = "supervisor"
+	RoleQA         Role = "qa"
+	RoleAdmin      Role = "admin"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAgent, RoleSupervisor, RoleQA, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// UserID identifies a user (agents are users with an agent profile).
+type UserID string
+
+// GroupID identifies a skill group.
+type GroupID string
+
+// Tenant is one company served by the hub.
+type Tenant struct {
+	ID        store.TenantID `bson:"_id" json:"id"`
+	Name      string         `bson:"name" json:"name"`
+	Title     string         `bson:"title" json:"title"` // product title shown in the UI
+	CreatedAt time.Time      `bson:"created_at" json:"created_at"`
+}
+
+// Membership puts a user in a skill group at a level (1 is the most skilled).
+type Membership struct {
+	GroupID GroupID `bson:"group_id" json:"group_id"`
+	Level   int     `bson:"level" json:"level"`
+}
+
+// User is an account; agents carry their profile here.
+type User struct {
+	ID                UserID       `bson:"_id" json:"id"`
+	Username          string       `bson:"username" json:"username"`
+	PasswordHash      []byte       `bson:"password_hash" json:"-"`
+	Role              Role         `bson:"role" json:"role"`
+	Name              string       `bson:"name" json:"name"`
+	EmployeeNo        string       `bson:"employee_no,omitempty" json:"employee_no"` // 工号
+	Extension         string       `bson:"extension,omitempty" json:"extension"`
+	Groups            []Membership `bson:"groups" json:"groups"`
+	Disabled          bool         `bson:"disabled" json:"disabled"`
+	CreatedAt         time.Time    `bson:"created_at" json:"created_at"`
+	UpdatedAt         time.Time    `bson:"updated_at" json:"updated_at"`
+	PasswordChangedAt time.Time    `bson:"password_changed_at" json:"password_changed_at"`
+}
+
+// Group is a skill group (技能组): a queue that agents belong to.
+type Group struct {
+	ID          GroupID   `bson:"_id" json:"id"`
+	Name        string    `bson:"name" json:"name"`
+	Description string    `bson:"description" json:"description"`
+	Disabled    bool      `bson:"disabled" json:"disabled"`
+	CreatedAt   time.Time `bson:"created_at" json:"created_at"`
+	UpdatedAt   time.Time `bson:"updated_at" json:"updated_at"`
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	UserID   UserID         `json:"user_id"`
+	Tenant   store.TenantID `json:"tenant"`
+	Username string         `json:"username"`
+	Name     string         `json:"name"`
+	Role     Role           `json:"role"`
+}
+
+// Outcome of a login attempt.
+type Outcome string
+
+// Login outcomes recorded in the login log.
+const (
+	OutcomeSuccess     Outcome = "success"
+	OutcomeBadPassword Outcome = "bad_password"
+	OutcomeUnknownUser Outcome = "unknown_user"
+	OutcomeDisabled    Outcome = "disabled"
+	OutcomeRateLimited Outcome = "rate_limited"
+)
+
+// LoginRecord is one login attempt (登录日志).
+type LoginRecord struct {
+	ID        string    `bson:"_id" json:"id"`
+	Username  string    `bson:"username" json:"username"`
+	UserID    UserID    `bson:"user_id,omitempty" json:"user_id,omitempty"`
+	Time      time.Time `bson:"time" json:"time"`
+	IP        string    `bson:"ip" json:"ip"`
+	UserAgent string    `bson:"user_agent" json:"user_agent"`
+	Outcome   Outcome   `bson:"outcome" json:"outcome"`
+}
+
+// session is stored under the SHA-256 of its token; the token itself is
+// never stored.
+type session struct {
+	ID        string         `bson:"_id"`
+	Tenant    store.TenantID `bson:"tenant"`
+	UserID    UserID         `bson:"user_id"`
+	CreatedAt time.Time      `bson:"created_at"`
+	ExpiresAt time.Time      `bson:"expires_at"`
+	IP        string         `bson:"ip"`
+	UserAgent string         `bson:"user_agent"`
+}

@@ -1,0 +1,411 @@
+package accounts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/omnihub/hub/internal/ids"
+	"github.com/omnihub/hub/internal/store"
+)
+
+// Options tune the service; zero values take defaults.
+type Options struct {
+	Now        func() time.Time
+	BcryptCost int           // default bcrypt.DefaultCost
+	Limits     LimitPolicy   // default DefaultLimitPolicy
+	SessionTTL time.Duration // default 12h
+	// SessionCacheTTL bounds how long another replica may still accept a
+	// session after logout or a disabled account; default 15s.
+	SessionCacheTTL time.Duration
+	Logger          *slog.Logger
+	Registerer      prometheus.Registerer
+}
+
+// Service manages tenants, users, groups, sessions and the login log.
+type Service struct {
+	users, groups, logins *store.Collection
+	tenants, sessions     *mongo.Collection
+	o                     Options
+	lim                   *limiter
+	dummyHash             []byte
+	log                   *slog.Logger
+	attempts              *prometheus.CounterVec
+
+	mu    sync.Mutex
+	cache map[string]cachedSession
+}
+
+type cachedSession struct {
+	p       Principal
+	expires time.Time
+	checked time.Time
+}
+
+// New prepares the collections (indexes, default tenant) and returns the
+// service.
+func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.BcryptCost == 0 {
+		o.BcryptCost = bcrypt.DefaultCost
+	}
+	if o.Limits.LockAfter == 0 {
+		o.Limits = DefaultLimitPolicy
+	}
+	if o.SessionTTL == 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.SessionCacheTTL == 0 {
+		o.SessionCacheTTL = 15 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Service{
+		users: db.Collection("users"), groups: db.Collection("groups"), logins: db.Collection("login_log"),
+		tenants: db.Global("tenants"), sessions: db.Global("sessions"),
+		o: o, lim: newLimiter(o.Limits), log: o.Logger.With("component", "accounts"),
+		cache: map[string]cachedSession{},
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hub", Subsystem: "auth", Name: "login_attempts_total",
+			Help: "Login attempts by outcome.",
+		}, []string{"outcome"}),
+	}
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(s.attempts)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("timing-equaliser"), o.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	s.dummyHash = h
+	if err := s.users.EnsureIndexes(ctx,
+		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "username", Value: 1}}, Options: options.Index().SetUnique(true)},
+		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "groups.group_id", Value: 1}}},
+	); err != nil {
+		return nil, err
+	}
+	if err := s.groups.EnsureIndexes(ctx,
+		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "name", Value: 1}}, Options: options.Index().SetUnique(true)},
+	); err != nil {
+		return nil, err
+	}
+	if err := s.logins.EnsureIndexes(ctx,
+		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "_id", Value: -1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "username", Value: 1}, {Key: "_id", Value: -1}}},
+	); err != nil {
+		return nil, err
+	}
+	if _, err := s.sessions.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}}}); err != nil {
+		return nil, fmt.Errorf("accounts: session index: %w", err)
+	}
+	if _, err := s.sessions.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": o.Now()}}); err != nil {
+		return nil, fmt.Errorf("accounts: purge sessions: %w", err)
+	}
+	if err := s.ensureTenant(ctx, Tenant{ID: store.DefaultTenant, Name: "Default", Title: "Omnihub 全媒体客服"}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) ensureTenant(ctx context.Context, t Tenant) error {
+	t.CreatedAt = s.o.Now().UTC()
+	_, err := s.tenants.InsertOne(ctx, t)
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("accounts: create tenant: %w", err)
+	}
+	return nil
+}
+
+var (
+	usernameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$`)
+	tenantRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
+)
+
+// CheckPassword applies the password policy.
+func CheckPassword(field, pw string) error {
+	if utf8.RuneCountInString(pw) < 8 {
+		return &ValidationError{Field: field, Reason: "must be at least 8 characters"}
+	}
+	if len(pw) > 72 {
+		return &ValidationError{Field: field, Reason: "must be at most 72 bytes"}
+	}
+	return nil
+}
+
+func (s *Service) hash(field, pw string) ([]byte, error) {
+	if err := CheckPassword(field, pw); err != nil {
+		return nil, err
+	}
+	return bcrypt.GenerateFromPassword([]byte(pw), s.o.BcryptCost)
+}
+
+// BootstrapAdmin creates the first admin of the default tenant when the
+// tenant has no admin yet. It returns created=false when one exists. An
+// empty password is generated; the caller prints it once.
+func (s *Service) BootstrapAdmin(ctx context.Context, username, password string) (created bool, pw string, err error) {
+	ctx = store.WithTenant(ctx, store.DefaultTenant)
+	n, err := s.users.CountDocuments(ctx, bson.M{"role": RoleAdmin})
+	if err != nil || n > 0 {
+		return false, "", err
+	}
+	if password == "" {
+		password = ids.Token(9)
+	}
+	_, err = s.CreateUser(ctx, UserInput{Username: username, Password: password, Role: RoleAdmin, Name: "Administrator"})
+	if err != nil {
+		return false, "", err
+	}
+	return true, password, nil
+}
+
+// LoginRequest is one login attempt.
+type LoginRequest struct {
+	Tenant    store.TenantID
+	Username  string
+	Password  string
+	IP        string
+	UserAgent string
+}
+
+// LoginResult is a successful login.
+type LoginResult struct {
+	Token     string
+	ExpiresAt time.Time
+	Principal Principal
+}
+
+// Login checks the credentials, applies the rate limits, records the
+// attempt in the login log (before answering) and opens a session.
+func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error) {
+	if r.Tenant == "" {
+		r.Tenant = store.DefaultTenant
+	}
+	uname := strings.TrimSpace(r.Username)
+	userKey, ipKey := "u:"+string(r.Tenant)+"/"+strings.ToLower(uname), "ip:"+r.IP
+	now := s.o.Now()
+	var known bool
+	if err := s.tenants.FindOne(ctx, bson.M{"_id": r.Tenant}).Err(); err == nil {
+		known = true
+	} else if !errors.Is(err, mongo.ErrNoDocuments) {
+		return LoginResult{}, err
+	}
+	tctx := store.WithTenant(ctx, r.Tenant)
+	record := func(o Outcome, uid UserID) error {
+		s.attempts.WithLabelValues(string(o)).Inc()
+		if !known {
+			return nil // no tenant to file it under
+		}
+		return s.logins.InsertOne(tctx, LoginRecord{ID: ids.NewAt(now), Username: uname, UserID: uid, Time: now.UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512), Outcome: o})
+	}
+	delay, retry := s.lim.check(now, userKey, ipKey)
+	if retry > 0 {
+		if err := record(OutcomeRateLimited, ""); err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, &RateLimitedError{RetryAfter: retry}
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return LoginResult{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+	var u User
+	err := errors.New("unknown tenant")
+	if known && uname != "" {
+		err = s.users.FindOne(tctx, bson.M{"username": uname}, &u)
+	}
+	if err != nil {
+		if known && !errors.Is(err, mongo.ErrNoDocuments) {
+			return LoginResult{}, err
+		}
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(r.Password)) // same time as a real check
+		s.lim.fail(now, userKey, ipKey)
+		if err := record(OutcomeUnknownUser, ""); err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, ErrBadCredentials
+	}
+	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(r.Password)) != nil {
+		s.lim.fail(now, userKey, ipKey)
+		if err := record(OutcomeBadPassword, u.ID); err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, ErrBadCredentials
+	}
+	if u.Disabled {
+		if err := record(OutcomeDisabled, u.ID); err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, ErrDisabled
+	}
+	s.lim.reset(userKey)
+	token := ids.Token(32)
+	sess := session{ID: hashToken(token), Tenant: r.Tenant, UserID: u.ID, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.o.SessionTTL).UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512)}
+	if _, err := s.sessions.InsertOne(ctx, sess); err != nil {
+		return LoginResult{}, fmt.Errorf("accounts: open session: %w", err)
+	}
+	if err := record(OutcomeSuccess, u.ID); err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, Principal: principalOf(r.Tenant, &u)}, nil
+}
+
+func principalOf(t store.TenantID, u *User) Principal {
+	return Principal{UserID: u.ID, Tenant: t, Username: u.Username, Name: u.Name, Role: u.Role}
+}
+
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Authenticate returns the principal of a session token.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	if token == "" || len(token) > 256 {
+		return Principal{}, ErrUnauthenticated
+	}
+	key := hashToken(token)
+	now := s.o.Now()
+	s.mu.Lock()
+	c, ok := s.cache[key]
+	s.mu.Unlock()
+	if ok && now.Before(c.expires) && now.Sub(c.checked) < s.o.SessionCacheTTL {
+		return c.p, nil
+	}
+	var sess session
+	if err := s.sessions.FindOne(ctx, bson.M{"_id": key}).Decode(&sess); err != nil {
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			s.forget(key)
+			return Principal{}, ErrUnauthenticated
+		}
+		return Principal{}, err
+	}
+	if !now.Before(sess.ExpiresAt) {
+		s.forget(key)
+		_, _ = s.sessions.DeleteOne(ctx, bson.M{"_id": key})
+		return Principal{}, ErrUnauthenticated
+	}
+	var u User
+	if err := s.users.FindOne(store.WithTenant(ctx, sess.Tenant), bson.M{"_id": sess.UserID}, &u); err != nil {
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return Principal{}, ErrUnauthenticated
+		}
+		return Principal{}, err
+	}
+	if u.Disabled {
+		return Principal{}, ErrUnauthenticated
+	}
+	p := principalOf(sess.Tenant, &u)
+	s.mu.Lock()
+	if len(s.cache) > 100000 {
+		s.cache = map[string]cachedSession{}
+	}
+	s.cache[key] = cachedSession{p: p, expires: sess.ExpiresAt, checked: now}
+	s.mu.Unlock()
+	return p, nil
+}
+
+func (s *Service) forget(key string) {
+	s.mu.Lock()
+	delete(s.cache, key)
+	s.mu.Unlock()
+}
+
+// Logout ends the session of token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	key := hashToken(token)
+	s.forget(key)
+	_, err := s.sessions.DeleteOne(ctx, bson.M{"_id": key})
+	return err
+}
+
+// revokeSessions ends every session of a user except keepToken's.
+func (s *Service) revokeSessions(ctx context.Context, t store.TenantID, uid UserID, keepToken string) error {
+	filter := bson.M{"tenant": t, "user_id": uid}
+	if keepToken != "" {
+		filter["_id"] = bson.M{"$ne": hashToken(keepToken)}
+	}
+	var gone []session
+	cur, err := s.sessions.Find(ctx, filter)
+	if err != nil {
+		return err
+	}
+	if err := cur.All(ctx, &gone); err != nil {
+		return err
+	}
+	for _, g := range gone {
+		s.forget(g.ID)
+	}
+	_, err = s.sessions.DeleteMany(ctx, filter)
+	return err
+}
+
+// ChangePassword changes the caller's password after checking the old one;
+// the caller's other sessions end.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, currentToken, oldPW, newPW string) error {
+	var u User
+	if err := s.users.FindOne(ctx, bson.M{"_id": p.UserID}, &u); err != nil {
+		return store.NotFound(err, "user", string(p.UserID))
+	}
+	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(oldPW)) != nil {
+		return &ValidationError{Field: "old_password", Reason: "is not your current password"}
+	}
+	if oldPW == newPW {
+		return &ValidationError{Field: "new_password", Reason: "must differ from the current password"}
+	}
+	h, err := s.hash("new_password", newPW)
+	if err != nil {
+		return err
+	}
+	now := s.o.Now().UTC()
+	if _, err := s.users.UpdateOne(ctx, bson.M{"_id": p.UserID}, bson.M{"$set": bson.M{"password_hash": h, "password_changed_at": now, "updated_at": now}}); err != nil {
+		return err
+	}
+	return s.revokeSessions(ctx, p.Tenant, p.UserID, currentToken)
+}
+
+// ResetPassword sets a user's password (admin); all their sessions end.
+func (s *Service) ResetPassword(ctx context.Context, id UserID, newPW string) error {
+	h, err := s.hash("password", newPW)
+	if err != nil {
+		return err
+	}
+	now := s.o.Now().UTC()
+	res, err := s.users.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"password_hash": h, "password_changed_at": now, "updated_at": now}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		return &store.NotFoundError{Kind: "user", ID: string(id)}
+	}
+	t, _ := store.Tenant(ctx)
+	return s.revokeSessions(ctx, t, id, "")
+}

@@ -1,0 +1,327 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+)
+
+// TenantField is the field every scoped document carries.
+const TenantField = "tenant"
+
+// Collection is a tenant-scoped MongoDB collection. Every method takes the
+// tenant from ctx and:
+//   - adds {tenant: T} to every filter (a filter naming another tenant is
+//     refused with ErrTenantMismatch);
+//   - stamps tenant T on every inserted or replacing document;
+//   - prepends {$match: {tenant: T}} to every aggregation pipeline.
+//
+// Filters are bson.M, bson.D or nil. Indexes should start with the tenant
+// field so scoped queries can use them.
+type Collection struct {
+	c    *mongo.Collection
+	name string
+	m    *opMetrics
+}
+
+// Name is the collection's name.
+func (c *Collection) Name() string { return c.name }
+
+func tenantOf(ctx context.Context) (TenantID, error) {
+	t, ok := Tenant(ctx)
+	if !ok {
+		return "", ErrNoTenant
+	}
+	return t, nil
+}
+
+// scope returns filter restricted to the context's tenant.
+func scope(ctx context.Context, filter any) (bson.D, error) {
+	t, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := bson.D{{Key: TenantField, Value: string(t)}}
+	switch f := filter.(type) {
+	case nil:
+	case bson.M:
+		for k, v := range f {
+			if k == TenantField {
+				if s, ok := v.(string); !ok || s != string(t) {
+					return nil, ErrTenantMismatch
+				}
+				continue
+			}
+			out = append(out, bson.E{Key: k, Value: v})
+		}
+	case bson.D:
+		for _, e := range f {
+			if e.Key == TenantField {
+				if s, ok := e.Value.(string); !ok || s != string(t) {
+					return nil, ErrTenantMismatch
+				}
+				continue
+			}
+			out = append(out, e)
+		}
+	default:
+		return nil, fmt.Errorf("store: filter must be bson.M or bson.D, got %T", filter)
+	}
+	return out, nil
+}
+
+// stamp marshals doc and sets its tenant field to the context's tenant.
+func stamp(ctx context.Context, doc any) (bson.Raw, error) {
+	t, err := tenantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bson.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("store: marshal: %w", err)
+	}
+	raw := bson.Raw(b)
+	if v, err := raw.LookupErr(TenantField); err == nil {
+		if s, ok := v.StringValueOK(); ok && s == string(t) {
+			return raw, nil
+		}
+		if s, ok := v.StringValueOK(); !ok || s != "" {
+			return nil, ErrTenantMismatch
+		}
+		// An empty tenant string: rebuild without it below.
+		elems, err := raw.Elements()
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		idx, dst := bsoncore.AppendDocumentStart(nil)
+		for _, e := range elems {
+			if e.Key() == TenantField {
+				continue
+			}
+			dst = append(dst, e...)
+		}
+		dst = bsoncore.AppendStringElement(dst, TenantField, string(t))
+		dst, _ = bsoncore.AppendDocumentEnd(dst, idx)
+		return dst, nil
+	}
+	idx, dst := bsoncore.AppendDocumentStart(make([]byte, 0, len(b)+len(t)+16))
+	dst = append(dst, b[4:len(b)-1]...)
+	dst = bsoncore.AppendStringElement(dst, TenantField, string(t))
+	dst, _ = bsoncore.AppendDocumentEnd(dst, idx)
+	return dst, nil
+}
+
+// checkUpdate refuses updates that would move a document to another tenant.
+func checkUpdate(update any) error {
+	var set any
+	switch u := update.(type) {
+	case bson.M:
+		set = u["$set"]
+	case bson.D:
+		for _, e := range u {
+			if e.Key == "$set" {
+				set = e.Value
+			}
+		}
+	}
+	switch s := set.(type) {
+	case bson.M:
+		if _, ok := s[TenantField]; ok {
+			return ErrTenantMismatch
+		}
+	case bson.D:
+		for _, e := range s {
+			if e.Key == TenantField {
+				return ErrTenantMismatch
+			}
+		}
+	}
+	return nil
+}
+
+// InsertOne stores doc for the context's tenant.
+func (c *Collection) InsertOne(ctx context.Context, doc any) (err error) {
+	defer c.m.observe(c.name, "insert_one", time.Now(), err)
+	raw, err := stamp(ctx, doc)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.InsertOne(ctx, raw)
+	return err
+}
+
+// InsertMany stores docs for the context's tenant, in order; it stops at the
+// first failure (ordered insert).
+func (c *Collection) InsertMany(ctx context.Context, docs []any) (err error) {
+	defer c.m.observe(c.name, "insert_many", time.Now(), err)
+	raws := make([]any, len(docs))
+	for i, d := range docs {
+		if raws[i], err = stamp(ctx, d); err != nil {
+			return err
+		}
+	}
+	_, err = c.c.InsertMany(ctx, raws)
+	return err
+}
+
+// FindOne decodes the first match into out; it returns mongo.ErrNoDocuments
+// when nothing matches (map it with NotFound).
+func (c *Collection) FindOne(ctx context.Context, filter any, out any, opts ...options.Lister[options.FindOneOptions]) (err error) {
+	defer c.m.observe(c.name, "find_one", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return err
+	}
+	return c.c.FindOne(ctx, f, opts...).Decode(out)
+}
+
+// Find returns a cursor over the matches; the caller closes it.
+func (c *Collection) Find(ctx context.Context, filter any, opts ...options.Lister[options.FindOptions]) (cur *mongo.Cursor, err error) {
+	defer c.m.observe(c.name, "find", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	return c.c.Find(ctx, f, opts...)
+}
+
+// FindAll decodes every match into out, a pointer to a slice.
+func (c *Collection) FindAll(ctx context.Context, filter any, out any, opts ...options.Lister[options.FindOptions]) (err error) {
+	defer c.m.observe(c.name, "find_all", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return err
+	}
+	cur, err := c.c.Find(ctx, f, opts...)
+	if err != nil {
+		return err
+	}
+	return cur.All(ctx, out)
+}
+
+// CountDocuments counts the matches.
+func (c *Collection) CountDocuments(ctx context.Context, filter any) (n int64, err error) {
+	defer c.m.observe(c.name, "count", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return 0, err
+	}
+	return c.c.CountDocuments(ctx, f)
+}
+
+// UpdateOne applies update to the first match.
+func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateOneOptions]) (res *mongo.UpdateResult, err error) {
+	defer c.m.observe(c.name, "update_one", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	if err = checkUpdate(update); err != nil {
+		return nil, err
+	}
+	return c.c.UpdateOne(ctx, f, update, opts...)
+}
+
+// UpdateMany applies update to every match.
+func (c *Collection) UpdateMany(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateManyOptions]) (res *mongo.UpdateResult, err error) {
+	defer c.m.observe(c.name, "update_many", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	if err = checkUpdate(update); err != nil {
+		return nil, err
+	}
+	return c.c.UpdateMany(ctx, f, update, opts...)
+}
+
+// ReplaceOne replaces the first match with doc, stamped with the tenant.
+func (c *Collection) ReplaceOne(ctx context.Context, filter, doc any, opts ...options.Lister[options.ReplaceOptions]) (res *mongo.UpdateResult, err error) {
+	defer c.m.observe(c.name, "replace_one", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := stamp(ctx, doc)
+	if err != nil {
+		return nil, err
+	}
+	return c.c.ReplaceOne(ctx, f, raw, opts...)
+}
+
+// FindOneAndUpdate applies update to the first match and decodes the
+// document (before or after, per opts) into out.
+func (c *Collection) FindOneAndUpdate(ctx context.Context, filter, update, out any, opts ...options.Lister[options.FindOneAndUpdateOptions]) (err error) {
+	defer c.m.observe(c.name, "find_one_and_update", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return err
+	}
+	if err = checkUpdate(update); err != nil {
+		return err
+	}
+	return c.c.FindOneAndUpdate(ctx, f, update, opts...).Decode(out)
+}
+
+// DeleteOne removes the first match and reports how many were removed.
+func (c *Collection) DeleteOne(ctx context.Context, filter any) (n int64, err error) {
+	defer c.m.observe(c.name, "delete_one", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return 0, err
+	}
+	res, err := c.c.DeleteOne(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	return res.DeletedCount, nil
+}
+
+// DeleteMany removes every match.
+func (c *Collection) DeleteMany(ctx context.Context, filter any) (n int64, err error) {
+	defer c.m.observe(c.name, "delete_many", time.Now(), err)
+	f, err := scope(ctx, filter)
+	if err != nil {
+		return 0, err
+	}
+	res, err := c.c.DeleteMany(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	return res.DeletedCount, nil
+}
+
+// Aggregate runs pipeline over the tenant's documents and decodes the
+// results into out, a pointer to a slice.
+func (c *Collection) Aggregate(ctx context.Context, pipeline []bson.D, out any) (err error) {
+	defer c.m.observe(c.name, "aggregate", time.Now(), err)
+	t, err := tenantOf(ctx)
+	if err != nil {
+		return err
+	}
+	p := make(mongo.Pipeline, 0, len(pipeline)+1)
+	p = append(p, bson.D{{Key: "$match", Value: bson.D{{Key: TenantField, Value: string(t)}}}})
+	p = append(p, pipeline...)
+	cur, err := c.c.Aggregate(ctx, p)
+	if err != nil {
+		return err
+	}
+	return cur.All(ctx, out)
+}
+
+// EnsureIndexes creates the indexes (an existing identical index is kept).
+// It is an administrative call and needs no tenant.
+func (c *Collection) EnsureIndexes(ctx context.Context, models ...mongo.IndexModel) error {
+	if len(models) == 0 {
+		return nil
+	}
+	if _, err := c.c.Indexes().CreateMany(ctx, models); err != nil {
+		return fmt.Errorf("store: indexes of %s: %w", c.name, err)
+	}
+	return nil
+}

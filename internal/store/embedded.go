@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+// Embedded is an in-process MongoDB-compatible server: FerretDB with its
+// SQLite handler, keeping its files in a folder of the data directory. It
+// listens on a random loopback port and speaks the MongoDB wire protocol, so
+// the hub reaches it with the same driver code as a production MongoDB.
+//
+// SQLite runs in WAL mode with FerretDB's defaults: a write is committed
+// before the server answers, so an acknowledged write survives kill -9.
+type Embedded struct {
+	uri    string
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+// StartEmbedded starts the embedded server with its files in dir (created
+// when missing). The server stops when Close is called.
+func StartEmbedded(dir string, logger *slog.Logger) (*Embedded, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return nil, fmt.Errorf("embedded store: create %s: %w", abs, err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	// FerretDB logs every failed command at warn level with the whole wire
+	// message; the hub reports errors itself, so keep only FerretDB's errors.
+	flog := slog.New(levelFilter{h: logger.Handler(), min: slog.LevelError}).With("component", "ferretdb")
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + abs + "/",
+		Logger:    flog,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Embedded{cancel: cancel}
+	e.done.Add(1)
+	go func() {
+		defer e.done.Done()
+		_ = f.Run(ctx)
+	}()
+	e.uri = f.MongoDBURI() // blocks until the listener is bound
+	return e, nil
+}
+
+// URI is the mongodb:// address of the embedded server.
+func (e *Embedded) URI() string { return e.uri }
+
+// Close stops the server and waits until its files are closed.
+func (e *Embedded) Close() {
+	e.cancel()
+	e.done.Wait()
+}
+
+// levelFilter drops records below min before they reach h.
+type levelFilter struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (l levelFilter) Enabled(ctx context.Context, lv slog.Level) bool {
+	return lv >= l.min && l.h.Enabled(ctx, lv)
+}
+func (l levelFilter) Handle(ctx context.Context, r slog.Record) error { return l.h.Handle(ctx, r) }
+func (l levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{h: l.h.WithAttrs(a), min: l.min}
+}
+func (l levelFilter) WithGroup(n string) slog.Handler {
+	return levelFilter{h: l.h.WithGroup(n), min: l.min}
+}

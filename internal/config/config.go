@@ -57,10 +57,8 @@ type Error struct {
 
 func (e *Error) Error() string {
 	switch e.Source {
-	case "env":
+	case "env", "":
 		return fmt.Sprintf("setting %s (%s): %s", e.Key, EnvName(e.Key), e.Reason)
-	case "":
-		return fmt.Sprintf("setting %s: %s", e.Key, e.Reason)
 	default:
 		return fmt.Sprintf("setting %s in %s: %s", e.Key, e.Source, e.Reason)
 	}

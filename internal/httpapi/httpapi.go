@@ -125,7 +125,7 @@ func DecodeJSON(c *fiber.Ctx, v any) error {
 	}
 	body := c.Body()
 	if len(body) > MaxJSONBody {
-		return &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body is larger than %d bytes", MaxJSONBody)}
+		return &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("request body is too large (limit %d bytes)", MaxJSONBody)}
 	}
 	return decodeStrict(body, v)
 }

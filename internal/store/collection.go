@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -314,14 +315,44 @@ func (c *Collection) Aggregate(ctx context.Context, pipeline []bson.D, out any) 
 	return cur.All(ctx, out)
 }
 
-// EnsureIndexes creates the indexes (an existing identical index is kept).
-// It is an administrative call and needs no tenant.
+// EnsureIndexes creates the indexes that do not exist yet. Existing ones
+// (by name) are left alone: FerretDB fails on re-creating an existing
+// index, and MongoDB would do nothing anyway.
 func (c *Collection) EnsureIndexes(ctx context.Context, models ...mongo.IndexModel) error {
 	if len(models) == 0 {
 		return nil
 	}
-	if _, err := c.c.Indexes().CreateMany(ctx, models); err != nil {
+	specs, err := c.c.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("store: indexes of %s: %w", c.name, err)
+	}
+	have := map[string]bool{}
+	for _, s := range specs {
+		have[s.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		if !have[indexName(m.Keys.(bson.D))] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := c.c.Indexes().CreateMany(ctx, missing); err != nil {
 		return fmt.Errorf("store: indexes of %s: %w", c.name, err)
 	}
 	return nil
+}
+
+// indexName is MongoDB's default name for an index on keys.
+func indexName(keys bson.D) string {
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('_')
+		}
+		fmt.Fprintf(&b, "%s_%v", k.Key, k.Value)
+	}
+	return b.String()
 }

@@ -1,0 +1,95 @@
+// Command hub runs the omnichannel contact-center hub: `go run ./cmd/hub`
+// starts it with an embedded store and no configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/omnihub/hub/internal/config"
+	"github.com/omnihub/hub/internal/hubapp"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "hub:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "YAML file with settings (keys as listed below)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: hub [-config FILE]\n\n")
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr)
+		config.Usage(stderr)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	slog.SetDefault(log)
+
+	// First signal: graceful drain. Second signal: stop waiting.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	force, forceNow := context.WithCancel(context.Background())
+	defer forceNow()
+	go func() {
+		<-ctx.Done()
+		stop() // restore default handling, then catch the second signal
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sig)
+		select {
+		case <-sig:
+			log.Warn("second signal: stopping now")
+			forceNow()
+		case <-force.Done():
+		}
+	}()
+
+	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	store := "embedded (" + cfg.DataDir + ")"
+	if cfg.MongoDBURI != "" {
+		store = "MongoDB"
+	}
+	log.Info("hub ready", "http", h.Addr(), "store", store, "startup", h.StartupTime().String())
+	fmt.Fprintf(stdout, "\nHub is ready (%s).\n  Web:     %s/\n  API:     %s/api/v1\n  Health:  %s/readyz\n  Metrics: %s/metrics\n",
+		h.StartupTime().Round(1e6), h.URL(), h.URL(), h.URL(), h.URL())
+	if h.FirstAdmin.Username != "" {
+		fmt.Fprintf(stdout, "\nFirst admin created (shown once, change the password after logging in):\n  username: %s\n  password: %s\n", h.FirstAdmin.Username, h.FirstAdmin.Password)
+	}
+	fmt.Fprintln(stdout)
+	return h.Serve(ctx, force)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(cfg.LogLevel))
+	o := &slog.HandlerOptions{Level: lv}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}

@@ -1,0 +1,218 @@
+// Package hubapp assembles the hub: configuration to store, services, HTTP
+// server; and runs it until its context ends. cmd/hub is a thin wrapper and
+// tests start whole hubs in-process through it.
+package hubapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/omnihub/hub/history"
+	"github.com/omnihub/hub/internal/accounts"
+	"github.com/omnihub/hub/internal/config"
+	"github.com/omnihub/hub/internal/httpapi"
+	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/workspace"
+)
+
+// Options are what tests (and only tests) change beyond the configuration.
+type Options struct {
+	Logger     *slog.Logger
+	BcryptCost int
+	Limits     accounts.LimitPolicy
+}
+
+// Hub is a running hub.
+type Hub struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *store.DB
+	Accounts *accounts.Service
+	History  *history.Store
+	app      *fiber.App
+	ln       net.Listener
+	reg      *prometheus.Registry
+
+	// FirstAdmin holds the credentials of an admin created at this start
+	// (empty when one existed already).
+	FirstAdmin struct{ Username, Password string }
+	started    time.Time
+}
+
+// New opens the store, prepares the services and binds the HTTP listener.
+// Serve runs it.
+func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
+	start := time.Now()
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	h := &Hub{cfg: cfg, log: o.Logger, reg: prometheus.NewRegistry(), started: start}
+	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "hub"}))
+	var err error
+	h.db, err = store.Open(ctx, store.Options{URI: cfg.MongoDBURI, DataDir: cfg.DataDir, Logger: o.Logger, Registerer: h.reg})
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = h.db.Close(context.Background())
+		}
+	}()
+	h.Accounts, err = accounts.New(ctx, h.db, accounts.Options{BcryptCost: o.BcryptCost, Limits: o.Limits, SessionTTL: cfg.SessionTTL, Logger: o.Logger, Registerer: h.reg})
+	if err != nil {
+		return nil, err
+	}
+	created, pw, err := h.Accounts.BootstrapAdmin(ctx, cfg.AdminUser, cfg.AdminPassword)
+	if err != nil {
+		return nil, fmt.Errorf("first admin: %w", err)
+	}
+	if created {
+		h.FirstAdmin.Username, h.FirstAdmin.Password = cfg.AdminUser, pw
+	}
+	h.History, err = history.New(ctx, h.db)
+	if err != nil {
+		return nil, err
+	}
+	h.app = h.newApp()
+	h.ln, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("setting http_addr: listen: %w", err)
+	}
+	ok = true
+	return h, nil
+}
+
+func (h *Hub) newApp() *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "hub",
+		DisableStartupMessage: true,
+		BodyLimit:             25 << 20,
+		ReadTimeout:           60 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler:          httpapi.ErrorHandler(h.log),
+	})
+	app.Use(recover.New())
+	app.Use(h.httpMetrics())
+	app.Use(func(c *fiber.Ctx) error {
+		c.Set("X-Content-Type-Options", "nosniff")
+		c.Set("Referrer-Policy", "same-origin")
+		return c.Next()
+	})
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		if err := h.db.Ping(ctx); err != nil {
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "store unreachable", "error": err.Error()})
+		}
+		return c.JSON(fiber.Map{"status": "ready"})
+	})
+	mh := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
+	app.Get("/metrics", func(c *fiber.Ctx) error { mh(c.Context()); return nil })
+
+	api := app.Group("/api/v1")
+	workspace.New(h.Accounts, h.History, workspace.Options{Logger: h.log, CookieSecure: h.cfg.CookieSecure}).Mount(api)
+	api.Use(func(c *fiber.Ctx) error {
+		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + c.Method() + " " + c.Path()}
+	})
+	return app
+}
+
+func (h *Hub) httpMetrics() fiber.Handler {
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hub", Subsystem: "http", Name: "requests_total", Help: "HTTP requests by route and status."}, []string{"method", "route", "status"})
+	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "hub", Subsystem: "http", Name: "request_duration_seconds", Help: "HTTP request duration by route.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"method", "route"})
+	h.reg.MustRegister(reqs, dur)
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			var fe *fiber.Error
+			var he *httpapi.Error
+			switch {
+			case errors.As(err, &he):
+				status = he.Status
+			case errors.As(err, &fe):
+				status = fe.Code
+			default:
+				status = fiber.StatusInternalServerError
+			}
+		}
+		route := c.Route().Path
+		reqs.WithLabelValues(c.Method(), route, fmt.Sprint(status)).Inc()
+		dur.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
+
+// App returns the HTTP application (tests list its routes).
+func (h *Hub) App() *fiber.App { return h.app }
+
+// Addr is the bound HTTP address.
+func (h *Hub) Addr() string { return h.ln.Addr().String() }
+
+// URL is the base URL people use.
+func (h *Hub) URL() string {
+	if h.cfg.PublicURL != "" {
+		return strings.TrimRight(h.cfg.PublicURL, "/")
+	}
+	host, port, _ := net.SplitHostPort(h.Addr())
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// StartupTime is how long New took.
+func (h *Hub) StartupTime() time.Duration { return time.Since(h.started) }
+
+// Serve serves HTTP until ctx ends, then drains: it stops accepting, waits
+// up to the shutdown grace for requests in flight, and closes the store.
+// A second cancellation (force) stops waiting.
+func (h *Hub) Serve(ctx, force context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- h.app.Listener(h.ln) }()
+	select {
+	case err := <-errc:
+		_ = h.db.Close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	h.log.Info("shutting down: draining requests", "grace", h.cfg.ShutdownGrace)
+	done := make(chan error, 1)
+	go func() { done <- h.app.ShutdownWithTimeout(h.cfg.ShutdownGrace) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-force.Done():
+		err = errors.New("forced shutdown")
+	}
+	<-errc
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if cerr := h.db.Close(cctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close releases a hub that was never served.
+func (h *Hub) Close() {
+	_ = h.ln.Close()
+	_ = h.db.Close(context.Background())
+}

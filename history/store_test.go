@@ -354,4 +354,3 @@ func testTenantIsolation(t *testing.T, ctx context.Context, s *history.Store) {
 		t.Fatalf("no tenant: %v", err)
 	}
 }
-

@@ -59,7 +59,7 @@ type proc struct {
 	out  *syncBuf
 	addr string
 	done chan struct{} // closed when the process has exited
-	err  error          // its exit error, once done is closed
+	err  error         // its exit error, once done is closed
 }
 
 func start(t *testing.T, dataDir, addr string, env ...string) *proc {

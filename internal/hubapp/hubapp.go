@@ -25,6 +25,7 @@ import (
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/workspace"
+	"github.com/omnihub/hub/workspace/web"
 )
 
 // Options are what tests (and only tests) change beyond the configuration.
@@ -126,6 +127,7 @@ func (h *Hub) newApp() *fiber.App {
 
 	api := app.Group("/api/v1")
 	workspace.New(h.Accounts, h.History, workspace.Options{Logger: h.log, CookieSecure: h.cfg.CookieSecure}).Mount(api)
+	web.Mount(app)
 	api.Use(func(c *fiber.Ctx) error {
 		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + c.Method() + " " + c.Path()}
 	})

@@ -1,0 +1,61 @@
+// Chinese and English texts of the pages. The choice is kept in the browser.
+const texts = {
+  zh: {
+    product: '全媒体客服中心',
+    'login.subtitle': '坐席、班长与管理员登录',
+    'login.username': '用户名', 'login.password': '密码', 'login.tenantToggle': '其他企业（租户）',
+    'login.tenant': '企业代码', 'login.submit': '登录', 'login.busy': '正在登录…',
+    'login.bad': '用户名或密码错误', 'login.limited': '失败次数过多，请稍后再试', 'login.disabled': '账号已停用',
+    'login.required': '请输入用户名和密码', 'login.network': '无法连接服务器',
+    'nav.home': '概览', 'nav.users': '坐席与用户', 'nav.groups': '技能组', 'nav.audit': '登录日志', 'nav.account': '我的账号',
+    logout: '退出', role: '角色', 'role.agent': '坐席', 'role.supervisor': '班长', 'role.qa': '质检', 'role.admin': '管理员',
+    'home.welcome': '欢迎', 'home.tenant': '企业',
+    'users.title': '坐席与用户', 'users.add': '新增用户', 'users.username': '用户名', 'users.name': '姓名', 'users.empno': '工号',
+    'users.ext': '分机', 'users.groups': '技能组', 'users.status': '状态', 'users.active': '启用', 'users.disabled': '停用',
+    'users.password': '初始密码', 'users.role': '角色', 'users.save': '保存', 'users.disable': '停用', 'users.enable': '启用',
+    'groups.title': '技能组', 'groups.add': '新增技能组', 'groups.name': '名称', 'groups.desc': '说明',
+    'audit.title': '登录日志', 'audit.time': '时间', 'audit.user': '用户', 'audit.ip': 'IP', 'audit.ua': '客户端', 'audit.outcome': '结果',
+    'audit.more': '加载更多', 'audit.filter': '按用户筛选',
+    'outcome.success': '成功', 'outcome.bad_password': '密码错误', 'outcome.unknown_user': '用户不存在', 'outcome.disabled': '账号停用', 'outcome.rate_limited': '已限制',
+    'account.title': '我的账号', 'account.change': '修改密码', 'account.old': '当前密码', 'account.new': '新密码', 'account.saved': '密码已修改',
+    'account.mylogins': '我的登录记录', 'settings.title': '产品名称', 'settings.save': '保存名称', 'saved': '已保存',
+  },
+  en: {
+    product: 'Omnichannel Contact Center',
+    'login.subtitle': 'Sign in for agents, supervisors and admins',
+    'login.username': 'Username', 'login.password': 'Password', 'login.tenantToggle': 'Another company (tenant)',
+    'login.tenant': 'Company code', 'login.submit': 'Sign in', 'login.busy': 'Signing in…',
+    'login.bad': 'Wrong username or password', 'login.limited': 'Too many failed attempts, try again later', 'login.disabled': 'This account is disabled',
+    'login.required': 'Enter your username and password', 'login.network': 'Cannot reach the server',
+    'nav.home': 'Overview', 'nav.users': 'Agents & users', 'nav.groups': 'Skill groups', 'nav.audit': 'Login log', 'nav.account': 'My account',
+    logout: 'Sign out', role: 'Role', 'role.agent': 'Agent', 'role.supervisor': 'Supervisor', 'role.qa': 'QA', 'role.admin': 'Admin',
+    'home.welcome': 'Welcome', 'home.tenant': 'Company',
+    'users.title': 'Agents & users', 'users.add': 'Add user', 'users.username': 'Username', 'users.name': 'Name', 'users.empno': 'Employee no.',
+    'users.ext': 'Extension', 'users.groups': 'Skill groups', 'users.status': 'Status', 'users.active': 'Active', 'users.disabled': 'Disabled',
+    'users.password': 'Initial password', 'users.role': 'Role', 'users.save': 'Save', 'users.disable': 'Disable', 'users.enable': 'Enable',
+    'groups.title': 'Skill groups', 'groups.add': 'Add skill group', 'groups.name': 'Name', 'groups.desc': 'Description',
+    'audit.title': 'Login log', 'audit.time': 'Time', 'audit.user': 'User', 'audit.ip': 'IP', 'audit.ua': 'Client', 'audit.outcome': 'Outcome',
+    'audit.more': 'Load more', 'audit.filter': 'Filter by user',
+    'outcome.success': 'Success', 'outcome.bad_password': 'Wrong password', 'outcome.unknown_user': 'Unknown user', 'outcome.disabled': 'Disabled', 'outcome.rate_limited': 'Rate limited',
+    'account.title': 'My account', 'account.change': 'Change password', 'account.old': 'Current password', 'account.new': 'New password', 'account.saved': 'Password changed',
+    'account.mylogins': 'My sign-ins', 'settings.title': 'Product title', 'settings.save': 'Save title', 'saved': 'Saved',
+  },
+};
+
+export function lang() {
+  const l = localStorage.getItem('hub.lang');
+  if (l === 'zh' || l === 'en') return l;
+  return navigator.language && navigator.language.startsWith('zh') ? 'zh' : 'zh';
+}
+
+export function setLang(l) { localStorage.setItem('hub.lang', l); apply(); }
+
+export function t(key) { return texts[lang()][key] ?? texts.zh[key] ?? key; }
+
+// apply fills every element carrying data-i18n with its text.
+export function apply(root = document) {
+  document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  const toggle = document.getElementById('lang-toggle');
+  if (toggle) toggle.textContent = lang() === 'zh' ? 'English' : '中文';
+}

@@ -26,6 +26,7 @@ type Config struct {
 	PublicURL     string        `yaml:"public_url" help:"URL people use to reach the hub, printed at start and used in links; empty: derived from http_addr" default:""`
 	DataDir       string        `yaml:"data_dir" help:"folder for the embedded store and other local files" default:"./data"`
 	MongoDBURI    string        `yaml:"mongodb_uri" help:"MongoDB URI; empty starts the embedded MongoDB-compatible store in data_dir" default:""`
+	EmbeddedSync  string        `yaml:"embedded_sync" help:"durability of the embedded store: full (every commit synced to disk) or normal (survives a crash of the hub, not of the machine)" default:"full"`
 	AdminUser     string        `yaml:"admin_user" help:"username of the first admin, created on first start" default:"admin"`
 	AdminPassword string        `yaml:"admin_password" help:"password of the first admin; empty: generated and printed once" default:"" secret:"true"`
 	LogFormat     string        `yaml:"log_format" help:"log format: text or json" default:"text"`
@@ -188,6 +189,9 @@ func (c Config) Validate() error {
 	}
 	if c.MongoDBURI != "" && !strings.HasPrefix(c.MongoDBURI, "mongodb://") && !strings.HasPrefix(c.MongoDBURI, "mongodb+srv://") {
 		return &Error{Key: "mongodb_uri", Reason: "must start with mongodb:// or mongodb+srv://"}
+	}
+	if c.EmbeddedSync != "full" && c.EmbeddedSync != "normal" {
+		return &Error{Key: "embedded_sync", Reason: fmt.Sprintf("%q is not full or normal", c.EmbeddedSync)}
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return &Error{Key: "public_url", Reason: "must start with http:// or https://"}

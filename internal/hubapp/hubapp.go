@@ -62,7 +62,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	h := &Hub{cfg: cfg, log: o.Logger, reg: prometheus.NewRegistry(), started: start}
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "hub"}))
 	var err error
-	h.db, err = store.Open(ctx, store.Options{URI: cfg.MongoDBURI, DataDir: cfg.DataDir, Logger: o.Logger, Registerer: h.reg})
+	h.db, err = store.Open(ctx, store.Options{URI: cfg.MongoDBURI, DataDir: cfg.DataDir, EmbeddedSync: cfg.EmbeddedSync, Logger: o.Logger, Registerer: h.reg})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -76,6 +77,90 @@ func scope(ctx context.Context, filter any) (bson.D, error) {
 	return out, nil
 }
 
+// idOnly returns the id when filter is exactly {_id: <value>}. Such
+// filters are sent to the server as they are, without the tenant, and the
+// tenant is checked on the document instead: FerretDB's SQLite backend only
+// pushes a single-key {_id} filter down to SQL (any other filter scans the
+// whole collection), and ids are unique across tenants, so this keeps the
+// most frequent queries O(1) without weakening isolation.
+func idOnly(filter any) (any, bool) {
+	var v any
+	switch f := filter.(type) {
+	case bson.M:
+		if len(f) != 1 {
+			return nil, false
+		}
+		var ok bool
+		if v, ok = f["_id"]; !ok {
+			return nil, false
+		}
+	case bson.D:
+		if len(f) != 1 || f[0].Key != "_id" {
+			return nil, false
+		}
+		v = f[0].Value
+	default:
+		return nil, false
+	}
+	switch v.(type) {
+	case string, int, int32, int64, bson.ObjectID:
+		return v, true
+	}
+	return nil, false
+}
+
+// owns reports whether the document with this id exists and belongs to the
+// context's tenant. Tenants never change, so an operation by id that
+// follows a positive check cannot touch another tenant's document.
+func (c *Collection) owns(ctx context.Context, id any) (bool, error) {
+	t, err := tenantOf(ctx)
+	if err != nil {
+		return false, err
+	}
+	raw, err := c.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: TenantField, Value: 1}})).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s, ok := raw.Lookup(TenantField).StringValueOK()
+	return ok && s == string(t), nil
+}
+
+// withSetOnInsert adds {$setOnInsert: {tenant: T}} to an update document so
+// an upsert by id creates a document of the context's tenant.
+func withSetOnInsert(ctx context.Context, update any) any {
+	t, _ := tenantOf(ctx)
+	soi := bson.E{Key: TenantField, Value: string(t)}
+	switch u := update.(type) {
+	case bson.M:
+		out := bson.M{}
+		for k, v := range u {
+			out[k] = v
+		}
+		switch cur := out["$setOnInsert"].(type) {
+		case nil:
+			out["$setOnInsert"] = bson.D{soi}
+		case bson.M:
+			m := bson.M{TenantField: string(t)}
+			for k, v := range cur {
+				m[k] = v
+			}
+			out["$setOnInsert"] = m
+		}
+		return out
+	case bson.D:
+		for _, e := range u {
+			if e.Key == "$setOnInsert" {
+				return u
+			}
+		}
+		return append(append(bson.D{}, u...), bson.E{Key: "$setOnInsert", Value: bson.D{soi}})
+	}
+	return update
+}
+
 // stamp marshals doc and sets its tenant field to the context's tenant.
 func stamp(ctx context.Context, doc any) (bson.Raw, error) {
 	t, err := tenantOf(ctx)
@@ -147,7 +232,7 @@ func checkUpdate(update any) error {
 
 // InsertOne stores doc for the context's tenant.
 func (c *Collection) InsertOne(ctx context.Context, doc any) (err error) {
-	defer c.m.observe(c.name, "insert_one", time.Now(), err)
+	defer c.m.observe(c.name, "insert_one", time.Now(), &err)
 	raw, err := stamp(ctx, doc)
 	if err != nil {
 		return err
@@ -159,7 +244,7 @@ func (c *Collection) InsertOne(ctx context.Context, doc any) (err error) {
 // InsertMany stores docs for the context's tenant, in order; it stops at the
 // first failure (ordered insert).
 func (c *Collection) InsertMany(ctx context.Context, docs []any) (err error) {
-	defer c.m.observe(c.name, "insert_many", time.Now(), err)
+	defer c.m.observe(c.name, "insert_many", time.Now(), &err)
 	raws := make([]any, len(docs))
 	for i, d := range docs {
 		if raws[i], err = stamp(ctx, d); err != nil {
@@ -173,7 +258,21 @@ func (c *Collection) InsertMany(ctx context.Context, docs []any) (err error) {
 // FindOne decodes the first match into out; it returns mongo.ErrNoDocuments
 // when nothing matches (map it with NotFound).
 func (c *Collection) FindOne(ctx context.Context, filter any, out any, opts ...options.Lister[options.FindOneOptions]) (err error) {
-	defer c.m.observe(c.name, "find_one", time.Now(), err)
+	defer c.m.observe(c.name, "find_one", time.Now(), &err)
+	if id, ok := idOnly(filter); ok && len(opts) == 0 {
+		t, err := tenantOf(ctx)
+		if err != nil {
+			return err
+		}
+		raw, err := c.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
+		if err != nil {
+			return err
+		}
+		if s, ok := raw.Lookup(TenantField).StringValueOK(); !ok || s != string(t) {
+			return mongo.ErrNoDocuments
+		}
+		return bson.Unmarshal(raw, out)
+	}
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return err
@@ -183,7 +282,7 @@ func (c *Collection) FindOne(ctx context.Context, filter any, out any, opts ...o
 
 // Find returns a cursor over the matches; the caller closes it.
 func (c *Collection) Find(ctx context.Context, filter any, opts ...options.Lister[options.FindOptions]) (cur *mongo.Cursor, err error) {
-	defer c.m.observe(c.name, "find", time.Now(), err)
+	defer c.m.observe(c.name, "find", time.Now(), &err)
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return nil, err
@@ -193,7 +292,7 @@ func (c *Collection) Find(ctx context.Context, filter any, opts ...options.Liste
 
 // FindAll decodes every match into out, a pointer to a slice.
 func (c *Collection) FindAll(ctx context.Context, filter any, out any, opts ...options.Lister[options.FindOptions]) (err error) {
-	defer c.m.observe(c.name, "find_all", time.Now(), err)
+	defer c.m.observe(c.name, "find_all", time.Now(), &err)
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return err
@@ -207,7 +306,7 @@ func (c *Collection) FindAll(ctx context.Context, filter any, out any, opts ...o
 
 // CountDocuments counts the matches.
 func (c *Collection) CountDocuments(ctx context.Context, filter any) (n int64, err error) {
-	defer c.m.observe(c.name, "count", time.Now(), err)
+	defer c.m.observe(c.name, "count", time.Now(), &err)
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return 0, err
@@ -217,12 +316,24 @@ func (c *Collection) CountDocuments(ctx context.Context, filter any) (n int64, e
 
 // UpdateOne applies update to the first match.
 func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateOneOptions]) (res *mongo.UpdateResult, err error) {
-	defer c.m.observe(c.name, "update_one", time.Now(), err)
-	f, err := scope(ctx, filter)
-	if err != nil {
+	defer c.m.observe(c.name, "update_one", time.Now(), &err)
+	if err = checkUpdate(update); err != nil {
 		return nil, err
 	}
-	if err = checkUpdate(update); err != nil {
+	if id, ok := idOnly(filter); ok {
+		own, err := c.owns(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !own {
+			if exists, err := c.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}}); err != nil || exists > 0 {
+				return &mongo.UpdateResult{}, err // another tenant's: no match
+			}
+		}
+		return c.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, withSetOnInsert(ctx, update), opts...)
+	}
+	f, err := scope(ctx, filter)
+	if err != nil {
 		return nil, err
 	}
 	return c.c.UpdateOne(ctx, f, update, opts...)
@@ -230,7 +341,7 @@ func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...
 
 // UpdateMany applies update to every match.
 func (c *Collection) UpdateMany(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateManyOptions]) (res *mongo.UpdateResult, err error) {
-	defer c.m.observe(c.name, "update_many", time.Now(), err)
+	defer c.m.observe(c.name, "update_many", time.Now(), &err)
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return nil, err
@@ -243,7 +354,7 @@ func (c *Collection) UpdateMany(ctx context.Context, filter, update any, opts ..
 
 // ReplaceOne replaces the first match with doc, stamped with the tenant.
 func (c *Collection) ReplaceOne(ctx context.Context, filter, doc any, opts ...options.Lister[options.ReplaceOptions]) (res *mongo.UpdateResult, err error) {
-	defer c.m.observe(c.name, "replace_one", time.Now(), err)
+	defer c.m.observe(c.name, "replace_one", time.Now(), &err)
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return nil, err
@@ -258,12 +369,22 @@ func (c *Collection) ReplaceOne(ctx context.Context, filter, doc any, opts ...op
 // FindOneAndUpdate applies update to the first match and decodes the
 // document (before or after, per opts) into out.
 func (c *Collection) FindOneAndUpdate(ctx context.Context, filter, update, out any, opts ...options.Lister[options.FindOneAndUpdateOptions]) (err error) {
-	defer c.m.observe(c.name, "find_one_and_update", time.Now(), err)
-	f, err := scope(ctx, filter)
-	if err != nil {
+	defer c.m.observe(c.name, "find_one_and_update", time.Now(), &err)
+	if err = checkUpdate(update); err != nil {
 		return err
 	}
-	if err = checkUpdate(update); err != nil {
+	if id, ok := idOnly(filter); ok {
+		own, err := c.owns(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !own {
+			return mongo.ErrNoDocuments
+		}
+		return c.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, update, opts...).Decode(out)
+	}
+	f, err := scope(ctx, filter)
+	if err != nil {
 		return err
 	}
 	return c.c.FindOneAndUpdate(ctx, f, update, opts...).Decode(out)
@@ -271,10 +392,17 @@ func (c *Collection) FindOneAndUpdate(ctx context.Context, filter, update, out a
 
 // DeleteOne removes the first match and reports how many were removed.
 func (c *Collection) DeleteOne(ctx context.Context, filter any) (n int64, err error) {
-	defer c.m.observe(c.name, "delete_one", time.Now(), err)
+	defer c.m.observe(c.name, "delete_one", time.Now(), &err)
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return 0, err
+	}
+	if id, ok := idOnly(filter); ok {
+		own, err := c.owns(ctx, id)
+		if err != nil || !own {
+			return 0, err
+		}
+		f = bson.D{{Key: "_id", Value: id}}
 	}
 	res, err := c.c.DeleteOne(ctx, f)
 	if err != nil {
@@ -285,7 +413,7 @@ func (c *Collection) DeleteOne(ctx context.Context, filter any) (n int64, err er
 
 // DeleteMany removes every match.
 func (c *Collection) DeleteMany(ctx context.Context, filter any) (n int64, err error) {
-	defer c.m.observe(c.name, "delete_many", time.Now(), err)
+	defer c.m.observe(c.name, "delete_many", time.Now(), &err)
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return 0, err
@@ -300,7 +428,7 @@ func (c *Collection) DeleteMany(ctx context.Context, filter any) (n int64, err e
 // Aggregate runs pipeline over the tenant's documents and decodes the
 // results into out, a pointer to a slice.
 func (c *Collection) Aggregate(ctx context.Context, pipeline []bson.D, out any) (err error) {
-	defer c.m.observe(c.name, "aggregate", time.Now(), err)
+	defer c.m.observe(c.name, "aggregate", time.Now(), &err)
 	t, err := tenantOf(ctx)
 	if err != nil {
 		return err

@@ -22,6 +22,9 @@ type Options struct {
 	URI string
 	// DataDir holds the embedded server's files (in DataDir/db).
 	DataDir string
+	// EmbeddedSync is the embedded server's durability: "full" or "normal"
+	// (see StartEmbedded).
+	EmbeddedSync string
 	// Database name; default "hub", or the path of URI when it names one.
 	Database string
 	// Logger; default slog.Default().
@@ -48,7 +51,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	d := &DB{metrics: newOpMetrics(o.Registerer)}
 	uri := o.URI
 	if uri == "" {
-		e, err := StartEmbedded(filepath.Join(o.DataDir, "db"), o.Logger)
+		e, err := StartEmbedded(filepath.Join(o.DataDir, "db"), o.EmbeddedSync, o.Logger)
 		if err != nil {
 			return nil, err
 		}

@@ -26,7 +26,19 @@ type Embedded struct {
 
 // StartEmbedded starts the embedded server with its files in dir (created
 // when missing). The server stops when Close is called.
-func StartEmbedded(dir string, logger *slog.Logger) (*Embedded, error) {
+//
+// sync is SQLite's synchronous setting: "full" (default) syncs the WAL to
+// disk on every commit, so acknowledged writes also survive a power cut;
+// "normal" syncs at checkpoints only, which survives a crash or kill -9 of
+// the hub but may lose the last commits on a power cut or OS crash.
+func StartEmbedded(dir, sync string, logger *slog.Logger) (*Embedded, error) {
+	switch sync {
+	case "":
+		sync = "full"
+	case "full", "normal":
+	default:
+		return nil, fmt.Errorf("embedded store: synchronous must be full or normal, not %q", sync)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
@@ -43,7 +55,7 @@ func StartEmbedded(dir string, logger *slog.Logger) (*Embedded, error) {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(" + sync + ")",
 		Logger:    flog,
 	})
 	if err != nil {

@@ -28,7 +28,8 @@ func newOpMetrics(r prometheus.Registerer) *opMetrics {
 	return m
 }
 
-func (m *opMetrics) observe(coll, op string, start time.Time, err error) {
+func (m *opMetrics) observe(coll, op string, start time.Time, errp *error) {
+	err := *errp
 	outcome := "ok"
 	switch {
 	case err == nil:

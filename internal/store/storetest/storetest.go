@@ -33,7 +33,7 @@ func Backends() []Backend {
 // stops it when the test ends.
 func Embedded(t testing.TB) *store.DB {
 	t.Helper()
-	return open(t, store.Options{DataDir: t.TempDir()})
+	return open(t, store.Options{DataDir: t.TempDir(), EmbeddedSync: os.Getenv("HUB_TEST_EMBEDDED_SYNC")})
 }
 
 // MongoDB opens a fresh database on the server at uri, dropped afterwards.

@@ -1,0 +1,22 @@
+# The hub's commands. `make test` is what CI runs (.ci/run).
+
+GO ?= go
+PKGS := ./...
+
+.PHONY: run test vet bench build
+
+run:
+	$(GO) run ./cmd/hub
+
+build:
+	$(GO) build -o hub ./cmd/hub
+
+vet:
+	$(GO) vet $(PKGS)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+test: vet
+	$(GO) test -race -timeout 25m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

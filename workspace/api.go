@@ -38,18 +38,27 @@ type Accounts interface {
 	CreateTenant(ctx context.Context, in accounts.TenantInput) (*accounts.Tenant, *accounts.User, error)
 }
 
+// Syncer is told when an admin changed an agent or a skill group, so live
+// routing follows (the acd service).
+type Syncer interface {
+	SyncAgent(ctx context.Context, id accounts.UserID) error
+	SyncGroup(ctx context.Context, id accounts.GroupID) error
+}
+
 // API serves /api/v1.
 type API struct {
 	acc          Accounts
 	hist         *history.Store
 	log          *slog.Logger
 	cookieSecure bool
+	sync         Syncer
 }
 
 // Options configure the API.
 type Options struct {
 	Logger       *slog.Logger
 	CookieSecure bool
+	Sync         Syncer // optional
 }
 
 // New returns the API.
@@ -57,7 +66,7 @@ func New(acc Accounts, hist *history.Store, o Options) *API {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &API{acc: acc, hist: hist, log: o.Logger.With("component", "workspace"), cookieSecure: o.CookieSecure}
+	return &API{acc: acc, hist: hist, log: o.Logger.With("component", "workspace"), cookieSecure: o.CookieSecure, sync: o.Sync}
 }
 
 // Roles used in route guards.
@@ -264,6 +273,7 @@ func (a *API) createUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	a.syncAgent(c, u.ID)
 	return c.Status(fiber.StatusCreated).JSON(u)
 }
 
@@ -288,6 +298,7 @@ func (a *API) updateUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	a.syncAgent(c, u.ID)
 	return c.JSON(u)
 }
 
@@ -323,6 +334,7 @@ func (a *API) createGroup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	a.syncGroup(c, g.ID)
 	return c.Status(fiber.StatusCreated).JSON(g)
 }
 
@@ -343,5 +355,25 @@ func (a *API) updateGroup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	a.syncGroup(c, g.ID)
 	return c.JSON(g)
+}
+
+// syncAgent and syncGroup tell live routing about a change; the change is
+// stored already, so a failure is logged and routing picks it up at the
+// agent's next sign-in or the next start.
+func (a *API) syncAgent(c *fiber.Ctx, id accounts.UserID) {
+	if a.sync != nil {
+		if err := a.sync.SyncAgent(c.UserContext(), id); err != nil {
+			a.log.Warn("routing not updated for agent", "agent", id, "err", err)
+		}
+	}
+}
+
+func (a *API) syncGroup(c *fiber.Ctx, id accounts.GroupID) {
+	if a.sync != nil {
+		if err := a.sync.SyncGroup(c.UserContext(), id); err != nil {
+			a.log.Warn("routing not updated for group", "group", id, "err", err)
+		}
+	}
 }

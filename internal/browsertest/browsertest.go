@@ -7,6 +7,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +67,14 @@ func Do(t testing.TB, ctx context.Context, what string, actions ...chromedp.Acti
 	defer cancel()
 	if err := chromedp.Do(c, actions...); err != nil {
 		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		t.Fatalf("%s: %v (page %s)", what, err, loc)
+		shot := ""
+		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+			f := filepath.Join(os.TempDir(), "hub-browser-"+strings.ReplaceAll(t.Name(), "/", "_")+".png")
+			if os.WriteFile(f, png, 0o644) == nil {
+				shot = ", screenshot " + f
+			}
+		}
+		t.Fatalf("%s: %v (page %s%s)", what, err, loc, shot)
 	}
 }
 

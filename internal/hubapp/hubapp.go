@@ -21,6 +21,7 @@ import (
 
 	"github.com/omnihub/hub/history"
 	"github.com/omnihub/hub/internal/accounts"
+	"github.com/omnihub/hub/internal/acd"
 	"github.com/omnihub/hub/internal/config"
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/store"
@@ -42,6 +43,7 @@ type Hub struct {
 	db       *store.DB
 	Accounts *accounts.Service
 	History  *history.Store
+	ACD      *acd.Service
 	app      *fiber.App
 	ln       net.Listener
 	reg      *prometheus.Registry
@@ -87,6 +89,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.ACD, err = acd.New(ctx, h.db, h.Accounts, acd.Options{Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
 	h.app = h.newApp()
 	h.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -126,7 +132,8 @@ func (h *Hub) newApp() *fiber.App {
 	app.Get("/metrics", func(c *fiber.Ctx) error { mh(c.Context()); return nil })
 
 	api := app.Group("/api/v1")
-	workspace.New(h.Accounts, h.History, workspace.Options{Logger: h.log, CookieSecure: h.cfg.CookieSecure}).Mount(api)
+	auth := workspace.New(h.Accounts, h.History, workspace.Options{Logger: h.log, CookieSecure: h.cfg.CookieSecure, Sync: h.ACD}).Mount(api)
+	h.ACD.Mount(auth)
 	web.Mount(app)
 	api.Use(func(c *fiber.Ctx) error {
 		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + c.Method() + " " + c.Path()}
@@ -191,11 +198,13 @@ func (h *Hub) Serve(ctx, force context.Context) error {
 	go func() { errc <- h.app.Listener(h.ln) }()
 	select {
 	case err := <-errc:
+		h.ACD.Close()
 		_ = h.db.Close(context.Background())
 		return err
 	case <-ctx.Done():
 	}
 	h.log.Info("shutting down: draining requests", "grace", h.cfg.ShutdownGrace)
+	h.ACD.Close() // ends live streams so the drain is not held by them
 	done := make(chan error, 1)
 	go func() { done <- h.app.ShutdownWithTimeout(h.cfg.ShutdownGrace) }()
 	var err error
@@ -215,6 +224,7 @@ func (h *Hub) Serve(ctx, force context.Context) error {
 
 // Close releases a hub that was never served.
 func (h *Hub) Close() {
+	h.ACD.Close()
 	_ = h.ln.Close()
 	_ = h.db.Close(context.Background())
 }

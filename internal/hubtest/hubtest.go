@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +30,12 @@ type Hub struct {
 	URL        string
 	AdminToken string
 	t          testing.TB
+	stop       func()
 }
+
+// Stop shuts the hub down (gracefully) and waits; the test's cleanup calls
+// it too. Start a new hub on the same DataDir to test a restart.
+func (h *Hub) Stop() { h.stop() }
 
 // Options change the test hub.
 type Options struct {
@@ -67,15 +73,19 @@ func Start(t testing.TB, o Options) *Hub {
 	}
 	done := make(chan error, 1)
 	go func() { done <- h.Serve(ctx, context.Background()) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("hub did not stop")
-		}
-	})
-	th := &Hub{Hub: h, URL: "http://" + h.Addr(), t: t}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("hub did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	th := &Hub{Hub: h, URL: "http://" + h.Addr(), t: t, stop: stop}
 	th.AdminToken = th.Login("", cfg.AdminUser, AdminPassword)
 	return th
 }

@@ -100,8 +100,8 @@ func TestLoginAndConsoleInBrowser(t *testing.T) {
 	if agentNav := bt.Text(t, agent, "#nav"); strings.Contains(agentNav, "登录日志") || strings.Contains(agentNav, "坐席与用户") || !strings.Contains(agentNav, "我的账号") {
 		t.Fatalf("agent nav: %q", agentNav)
 	}
-	bt.Do(t, agent, "keyboard shortcut Alt+3 opens my account",
-		chromedp.KeyEvent("3", chromedp.KeyModifiers(chromedp.ModifierAlt)),
+	bt.Do(t, agent, "keyboard shortcut Alt+4 opens my account",
+		chromedp.KeyEvent("4", chromedp.KeyModifiers(chromedp.ModifierAlt)),
 		chromedp.WaitVisible("#my-logins tbody tr"),
 	)
 	if mine := bt.Text(t, agent, "#my-logins"); !strings.Contains(mine, "li.na") {

@@ -1,5 +1,7 @@
 import { api, el } from './api.js';
 import { apply, lang, setLang, t } from './i18n.js';
+import { Live } from './live.js';
+import { applyMessage, live, renderMonitor, renderRouting } from './routing.js';
 
 const state = { me: null, tenant: null };
 const view = document.getElementById('view');
@@ -8,6 +10,8 @@ const staff = (r) => r === 'supervisor' || r === 'admin';
 // Sections of the console: who may see each, and its keyboard shortcut (Alt+n).
 const sections = [
   { id: 'home', key: 'nav.home', show: () => true, render: renderHome },
+  { id: 'routing', key: 'nav.routing', show: () => true, render: (root) => renderRouting(root, state) },
+  { id: 'monitor', key: 'nav.monitor', show: (r) => staff(r), render: renderMonitor },
   { id: 'users', key: 'nav.users', show: (r) => staff(r), render: renderUsers },
   { id: 'groups', key: 'nav.groups', show: () => true, render: renderGroups },
   { id: 'audit', key: 'nav.audit', show: (r) => staff(r), render: renderAudit },
@@ -41,6 +45,7 @@ async function boot() {
   });
   document.getElementById('lang-toggle').addEventListener('click', () => { setLang(lang() === 'zh' ? 'en' : 'zh'); render(); });
   window.addEventListener('hashchange', render);
+  new Live(applyMessage, (on) => { live.connected = on; for (const f of live.listeners) f({}); });
   document.addEventListener('keydown', (ev) => {
     if (!ev.altKey || ev.ctrlKey || ev.metaKey) return;
     const visible = sections.filter((s) => s.show(state.me.role));

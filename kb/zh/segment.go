@@ -1,0 +1,57 @@
+package zh
+
+import (
+	"sync"
+
+	"github.com/go-ego/gse"
+)
+
+var (
+	segOnce sync.Once
+	seg     *gse.Segmenter
+	segErr  error
+)
+
+// Segmenter returns the process-wide gse segmenter, loading gse's embedded
+// simplified-Chinese dictionary on first use (about 1.5 s) and adding every
+// term of the shipped lexicon so that domain words (没信号, 机顶盒, 转人工)
+// come out whole. Later calls share it; segmentation only reads it, so it is
+// safe for concurrent use.
+func Segmenter() (*gse.Segmenter, error) {
+	segOnce.Do(func() {
+		var s gse.Segmenter
+		if err := s.LoadDictEmbed("zh_s"); err != nil {
+			segErr = err
+			return
+		}
+		base := Base()
+		add := func(term string, freq float64) {
+			if len([]rune(term)) < 2 {
+				return
+			}
+			if _, _, ok := s.Find(term); ok {
+				return
+			}
+			_ = s.AddToken(term, freq)
+		}
+		for term := range base.concepts {
+			add(term, 200)
+		}
+		for f := range base.fillers {
+			add(f, 500)
+		}
+		s.CalcToken()
+		seg = &s
+	})
+	return seg, segErr
+}
+
+// Warm loads the segmenter, the pinyin table and the general-language IDF
+// table now rather than on the first query (about 2 s in all). Call it from
+// a start-up goroutine to keep the first search fast.
+func Warm() error {
+	_, err := Segmenter()
+	Syllable('中')
+	Prior("的")
+	return err
+}

@@ -1,0 +1,151 @@
+package zh
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"寬帶連不上網", "宽带连不上网"},
+		{"ＷｉＦｉ密碼", "wifi密码"},
+		{"　你好，請問：帳戶怎麼辦？！", "你好 请问 账户怎么办"},
+		{"ATM吞卡了!!!", "atm吞卡了"},
+		{"5G套餐  多少钱", "5g套餐 多少钱"},
+		{"１２３４５", "12345"},
+		{"", ""},
+	} {
+		if got := Normalize(tc.in); got != tc.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestStripHTML(t *testing.T) {
+	if got := StripHTML(`<p>先<b>重启</b>光猫&amp;路由器</p>`); got != " 先 重启 光猫&路由器 " {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestFillersRemoved(t *testing.T) {
+	a, err := NewAnalyzer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"你好，请问宽带怎么办理啊", "宽带怎么办理"}, // 办理 survives although 怎么办 is a filler
+		{"我想问一下信用卡丢了怎么办", "信用卡丢了"},
+		{"亲，亲情号怎么加呢？谢谢", "亲情号怎么加"},
+		{"麻烦帮我查一下话费吧", "话费"},
+	} {
+		if got := a.Query(tc.in).Clean; got != tc.want {
+			t.Errorf("Clean(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func words(a Analysis) []string {
+	var out []string
+	for _, t := range a.Channels[Words] {
+		out = append(out, t.Key)
+	}
+	return out
+}
+
+func TestSynonymConcepts(t *testing.T) {
+	a, _ := NewAnalyzer(nil)
+	for _, tc := range []struct{ a, b string }{
+		{"交费", "缴费"},
+		{"没信号", "无信号"},
+		{"电视没台了", "电视显示无信号"},
+		{"网断了", "无法上网"},
+		{"卡被机器吞了", "吞卡"},
+		{"登陆不了", "无法登录"},
+		{"帳號", "账户"}, // traditional + synonym
+	} {
+		wa, wb := words(a.Document(tc.a)), words(a.Document(tc.b))
+		shared := false
+		for _, w := range wa {
+			if len(w) > 0 && w[0] == '=' && slices.Contains(wb, w) {
+				shared = true
+			}
+		}
+		if !shared {
+			t.Errorf("%q %v and %q %v share no concept", tc.a, wa, tc.b, wb)
+		}
+	}
+	if !Base().Equivalent("交费", "缴费") || Base().Equivalent("交费", "退款") {
+		t.Error("Equivalent")
+	}
+}
+
+func TestAdminSynonyms(t *testing.T) {
+	base := Base()
+	lex := base.WithSynonyms([][]string{{"ETC", "不停车收费"}, {"缴费", "上供"}})
+	if !lex.Equivalent("etc", "不停车收费") || !lex.Equivalent("上供", "交费") {
+		t.Fatal("admin groups not merged")
+	}
+	if base.Equivalent("etc", "不停车收费") {
+		t.Fatal("base lexicon modified")
+	}
+	if lex.Version() == base.Version() || lex.Version() != base.WithSynonyms([][]string{{"ETC", "不停车收费"}, {"缴费", "上供"}}).Version() {
+		t.Fatal("version must change with, and only with, the synonyms")
+	}
+	a, _ := NewAnalyzer(lex)
+	if !slices.Contains(words(a.Query("不停车收费怎么办")), "=etc") {
+		t.Errorf("admin phrase not found in query: %v", words(a.Query("不停车收费怎么办")))
+	}
+}
+
+func TestHomophoneTypos(t *testing.T) {
+	a, _ := NewAnalyzer(nil)
+	for _, tc := range []struct{ typo, concept string }{
+		{"燃气费怎么冲值", "=充值"},
+		{"信用卡愈期了", "=逾期"},
+		{"银行卡被冻节", "=冻结"},
+		{"退宽多久到帐", "=退款"},
+		{"账号怎么实明认证", "=实名认证"},
+	} {
+		if !slices.Contains(words(a.Query(tc.typo)), tc.concept) {
+			t.Errorf("%q: %v lacks %s", tc.typo, words(a.Query(tc.typo)), tc.concept)
+		}
+	}
+	// Chance homophones of two characters sharing none are not taken.
+	if slices.Contains(words(a.Query("世纪")), "=实际") {
+		t.Error("unrelated homophone matched")
+	}
+}
+
+func TestPartialAndPinyin(t *testing.T) {
+	a, _ := NewAnalyzer(nil)
+	// A half-typed word still yields the bigram of what is there.
+	q := a.Query("宽带缴")
+	found := false
+	for _, t := range q.Channels[Bigrams] {
+		found = found || t.Key == "宽带"
+	}
+	if !found {
+		t.Error("bigram 宽带 missing")
+	}
+	if p, _ := PinyinKey("充值"); p != "con zi" {
+		t.Errorf("fuzzy pinyin of 充值 = %q", p)
+	}
+	k1, _ := PinyinKey("冲值")
+	k2, _ := PinyinKey("充值")
+	if k1 != k2 {
+		t.Errorf("homophones differ: %q %q", k1, k2)
+	}
+}
+
+func TestParticleSplitPhrase(t *testing.T) {
+	a, _ := NewAnalyzer(nil)
+	if !slices.Contains(words(a.Query("报了修一直没人来")), "=报修") {
+		t.Errorf("报了修: %v", words(a.Query("报了修一直没人来")))
+	}
+}
+
+func TestPrior(t *testing.T) {
+	if !(Prior("家里") < Prior("宽带")) || Prior("光猫") != 1 || Prior("的") > 0.2 {
+		t.Errorf("prior 家里=%v 宽带=%v 光猫=%v 的=%v", Prior("家里"), Prior("宽带"), Prior("光猫"), Prior("的"))
+	}
+}

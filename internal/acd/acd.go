@@ -55,6 +55,22 @@ type Service struct {
 
 	mu      sync.Mutex
 	tenants map[store.TenantID]*tenantEngine
+
+	lmu       sync.RWMutex
+	listeners []Listener
+}
+
+// Listener receives every committed batch of events of a tenant, in Seq
+// order, after they are persisted. It is called with the commit lock held,
+// so it must not block and must not call back into the Service: hand the
+// events to your own goroutine.
+type Listener func(tenant store.TenantID, evs []routing.Event)
+
+// Listen registers l for every tenant's events.
+func (s *Service) Listen(l Listener) {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	s.listeners = append(s.listeners, l)
 }
 
 type tenantEngine struct {
@@ -419,6 +435,13 @@ func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Ev
 		keep(err)
 	}
 	te.publish(evs, agents, groups)
+	if len(evs) > 0 {
+		s.lmu.RLock()
+		for _, l := range s.listeners {
+			l(te.id, evs)
+		}
+		s.lmu.RUnlock()
+	}
 	select {
 	case te.wake <- struct{}{}:
 	default:

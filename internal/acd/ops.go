@@ -250,3 +250,17 @@ func (s *Service) Events(ctx context.Context, task, agent string, afterSeq uint6
 	}
 	return out, nil
 }
+
+// Position returns a queued task's 1-based queue position and estimated
+// wait; ok is false when the task is not queued.
+func (s *Service) Position(ctx context.Context, id routing.TaskID) (pos int, wait time.Duration, ok bool) {
+	te, err := s.engine(ctx)
+	if err != nil {
+		return 0, 0, false
+	}
+	if pos, ok = te.eng.QueuePosition(id); !ok {
+		return 0, 0, false
+	}
+	wait, _ = te.eng.EstimatedWait(id)
+	return pos, wait, true
+}

@@ -19,7 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/omnihub/hub/channels/webchat"
 	"github.com/omnihub/hub/history"
+	"github.com/omnihub/hub/internal/convo"
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/acd"
 	"github.com/omnihub/hub/internal/config"
@@ -44,6 +46,8 @@ type Hub struct {
 	Accounts *accounts.Service
 	History  *history.Store
 	ACD      *acd.Service
+	Convo    *convo.Service
+	WebChat  *webchat.Service
 	app      *fiber.App
 	ln       net.Listener
 	reg      *prometheus.Registry
@@ -93,6 +97,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.Convo = convo.New(h.History, h.ACD, h.Accounts, o.Logger)
+	h.WebChat, err = webchat.New(ctx, h.db, h.History, h.Convo, h.Accounts, h.ACD, o.Logger)
+	if err != nil {
+		return nil, err
+	}
 	h.app = h.newApp()
 	h.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -131,9 +140,14 @@ func (h *Hub) newApp() *fiber.App {
 	mh := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
 	app.Get("/metrics", func(c *fiber.Ctx) error { mh(c.Context()); return nil })
 
+	// Public customer routes first: the authenticated group below guards
+	// every /api/v1 route registered after it.
+	h.WebChat.Mount(app)
+	webchat.MountPages(app)
 	api := app.Group("/api/v1")
 	auth := workspace.New(h.Accounts, h.History, workspace.Options{Logger: h.log, CookieSecure: h.cfg.CookieSecure, Sync: h.ACD}).Mount(api)
 	h.ACD.Mount(auth)
+	h.Convo.Mount(auth)
 	web.Mount(app)
 	api.Use(func(c *fiber.Ctx) error {
 		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + c.Method() + " " + c.Path()}
@@ -198,13 +212,13 @@ func (h *Hub) Serve(ctx, force context.Context) error {
 	go func() { errc <- h.app.Listener(h.ln) }()
 	select {
 	case err := <-errc:
-		h.ACD.Close()
+		h.closeServices()
 		_ = h.db.Close(context.Background())
 		return err
 	case <-ctx.Done():
 	}
 	h.log.Info("shutting down: draining requests", "grace", h.cfg.ShutdownGrace)
-	h.ACD.Close() // ends live streams so the drain is not held by them
+	h.closeServices() // ends live streams so the drain is not held by them
 	done := make(chan error, 1)
 	go func() { done <- h.app.ShutdownWithTimeout(h.cfg.ShutdownGrace) }()
 	var err error
@@ -222,9 +236,17 @@ func (h *Hub) Serve(ctx, force context.Context) error {
 	return err
 }
 
+// closeServices stops the live parts: customer sockets, the conversation hub
+// and the routing timers.
+func (h *Hub) closeServices() {
+	h.WebChat.Close()
+	h.Convo.Close()
+	h.ACD.Close()
+}
+
 // Close releases a hub that was never served.
 func (h *Hub) Close() {
-	h.ACD.Close()
+	h.closeServices()
 	_ = h.ln.Close()
 	_ = h.db.Close(context.Background())
 }

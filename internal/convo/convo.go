@@ -1,0 +1,374 @@
+// Package convo joins channels, routing and the shared history into live
+// conversations: a channel starts a conversation and hands it to routing,
+// customer and agent messages are stored before they are acknowledged and
+// then fanned out, and routing events (accepted, transferred, completed...)
+// move the conversation through its life. Channels plug in through the
+// small Channel interface; the agent inbox talks to this package only.
+//
+// Fan-out is in-process: every hub replica delivers to the sockets it holds.
+// Running several replicas needs sticky routing of a tenant's agents and
+// customers to one replica, or a shared bus (a later issue).
+package convo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/omnihub/hub/history"
+	"github.com/omnihub/hub/internal/accounts"
+	"github.com/omnihub/hub/internal/acd"
+	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/routing"
+)
+
+// Channel delivers to customers on one medium.
+type Channel interface {
+	// Deliver sends a stored message (from an agent, the bot or the system)
+	// to the customer of conv.
+	Deliver(ctx context.Context, conv *history.Conversation, m *history.Message)
+	// Routed tells the channel what routing did with its conversation
+	// (queued with a position, accepted by an agent, overflowed, ended).
+	Routed(ctx context.Context, conv *history.Conversation, ev routing.Event)
+}
+
+// Router is what convo needs of live routing.
+type Router interface {
+	Enqueue(ctx context.Context, spec routing.TaskSpec) (routing.EnqueueResult, error)
+	Complete(ctx context.Context, task routing.TaskID, reason string) error
+	Cancel(ctx context.Context, task routing.TaskID, reason string) error
+	Touch(ctx context.Context, task routing.TaskID) error
+	Task(ctx context.Context, id routing.TaskID) (routing.TaskSnapshot, error)
+	Agent(ctx context.Context, id accounts.UserID) (routing.AgentSnapshot, error)
+	SetDisposition(ctx context.Context, agent accounts.UserID, task routing.TaskID, code string) error
+	Position(ctx context.Context, id routing.TaskID) (int, time.Duration, bool)
+	Listen(l acd.Listener)
+}
+
+// Names looks up display names of agents.
+type Names interface {
+	GetUser(ctx context.Context, id accounts.UserID) (*accounts.User, error)
+}
+
+// Service is the conversation hub.
+type Service struct {
+	hist   *history.Store
+	router Router
+	names  Names
+	log    *slog.Logger
+
+	mu       sync.RWMutex
+	channels map[history.Channel]Channel
+	agents   map[agentKey]map[*AgentSub]struct{}
+
+	events chan tenantEvents
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type agentKey struct {
+	tenant store.TenantID
+	agent  string
+}
+
+type tenantEvents struct {
+	tenant store.TenantID
+	evs    []routing.Event
+}
+
+// New starts the hub; Close stops it.
+func New(hist *history.Store, router Router, names Names, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Service{hist: hist, router: router, names: names, log: log.With("component", "convo"),
+		channels: map[history.Channel]Channel{}, agents: map[agentKey]map[*AgentSub]struct{}{},
+		events: make(chan tenantEvents, 4096)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	router.Listen(func(t store.TenantID, evs []routing.Event) {
+		select {
+		case s.events <- tenantEvents{t, slices.Clone(evs)}:
+		default:
+			s.log.Error("routing events dropped: conversation hub overloaded", "tenant", t, "events", len(evs))
+		}
+	})
+	s.wg.Add(1)
+	go s.loop()
+	return s
+}
+
+// Close stops the event loop.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Register plugs a channel in.
+func (s *Service) Register(ch history.Channel, c Channel) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channels[ch] = c
+}
+
+func (s *Service) channel(ch history.Channel) Channel {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.channels[ch]
+}
+
+// StartRequest opens a conversation for a contact.
+type StartRequest struct {
+	Contact   *history.Contact
+	Channel   history.Channel
+	Group     string
+	Subject   string
+	Priority  int
+	LastAgent string
+}
+
+// Start creates the conversation and hands it to routing. The result says
+// whether it was queued (with its position), offered, or overflowed (the
+// channel must carry out the action).
+func (s *Service) Start(ctx context.Context, r StartRequest) (*history.Conversation, routing.EnqueueResult, error) {
+	conv, err := s.hist.CreateConversation(ctx, history.NewConversation{ContactID: r.Contact.ID, Channel: r.Channel, Status: history.StatusQueued, GroupID: r.Group, Subject: r.Subject})
+	if err != nil {
+		return nil, routing.EnqueueResult{}, err
+	}
+	res, err := s.router.Enqueue(ctx, routing.TaskSpec{ID: routing.TaskID(conv.ID), Channel: routing.Channel(r.Channel), Group: routing.GroupID(r.Group),
+		Priority: r.Priority, Contact: routing.ContactID(r.Contact.ID), LastAgent: routing.AgentID(r.LastAgent), EnqueuedAt: conv.CreatedAt})
+	if err != nil {
+		now := time.Now()
+		_, _ = s.hist.UpdateConversation(ctx, conv.ID, history.ConversationPatch{Status: history.StatusClosed, ClosedAt: now, EndedAt: now})
+		return nil, res, err
+	}
+	return conv, res, nil
+}
+
+// CustomerMessage stores a customer's message (idempotent by client id)
+// and delivers it to the agent handling the conversation.
+func (s *Service) CustomerMessage(ctx context.Context, conv *history.Conversation, in history.NewMessage) (*history.Message, bool, error) {
+	in.Direction = history.DirectionIn
+	in.Sender.Type = history.SenderCustomer
+	m, created, err := s.hist.AppendMessageTo(ctx, conv, in)
+	if err != nil || !created {
+		return m, created, err
+	}
+	s.toAgents(ctx, conv, Frame{Type: "message", Message: m})
+	if conv.Status == history.StatusAssigned {
+		if err := s.router.Touch(ctx, routing.TaskID(conv.ID)); err != nil {
+			s.log.Debug("touch", "err", err)
+		}
+	}
+	return m, true, nil
+}
+
+// CustomerTyping tells the agent the customer is typing.
+func (s *Service) CustomerTyping(ctx context.Context, conv *history.Conversation) {
+	s.toAgents(ctx, conv, Frame{Type: "typing", ConversationID: string(conv.ID)})
+}
+
+// CustomerLeft ends a conversation the customer closed.
+func (s *Service) CustomerLeft(ctx context.Context, conv *history.Conversation) error {
+	task := routing.TaskID(conv.ID)
+	snap, err := s.router.Task(ctx, task)
+	if err != nil {
+		return nil // routing is done with it already
+	}
+	if snap.Status == routing.TaskAssigned {
+		return s.router.Complete(ctx, task, "customer_left")
+	}
+	return s.router.Cancel(ctx, task, "customer_left")
+}
+
+// holds reports whether agent handles conv now.
+func (s *Service) holds(ctx context.Context, agent accounts.UserID, conv history.ConversationID) bool {
+	t, err := s.router.Task(ctx, routing.TaskID(conv))
+	return err == nil && t.Status == routing.TaskAssigned && slices.Contains(t.Agents, routing.AgentID(agent))
+}
+
+// ErrNotYours is returned when an agent acts on a conversation they do not
+// handle.
+var ErrNotYours = fmt.Errorf("this conversation is not assigned to you")
+
+// AgentMessage stores an agent's message (or internal note) and delivers
+// it to the customer.
+func (s *Service) AgentMessage(ctx context.Context, p accounts.Principal, id history.ConversationID, in history.NewMessage, note bool) (*history.Message, bool, error) {
+	if !s.holds(ctx, p.UserID, id) {
+		return nil, false, ErrNotYours
+	}
+	conv, err := s.hist.GetConversation(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	in.Direction = history.DirectionOut
+	if note {
+		in.Direction = history.DirectionInternal
+	}
+	in.Sender = history.Sender{Type: history.SenderAgent, ID: string(p.UserID), Name: p.Name}
+	m, created, err := s.hist.AppendMessageTo(ctx, conv, in)
+	if err != nil || !created {
+		return m, created, err
+	}
+	if conv.FirstResponseAt.IsZero() && !note {
+		if c, err := s.hist.UpdateConversation(ctx, conv.ID, history.ConversationPatch{FirstResponseAt: m.CreatedAt}); err == nil {
+			conv = c
+		}
+	}
+	if !note {
+		if ch := s.channel(conv.Channel); ch != nil {
+			ch.Deliver(ctx, conv, m)
+		}
+	}
+	s.toAgents(ctx, conv, Frame{Type: "message", Message: m})
+	return m, true, nil
+}
+
+// End ends a conversation from the agent's side; the agent goes to
+// wrap-up as the group says.
+func (s *Service) End(ctx context.Context, p accounts.Principal, id history.ConversationID) error {
+	if !s.holds(ctx, p.UserID, id) && p.Role != accounts.RoleSupervisor && p.Role != accounts.RoleAdmin {
+		return ErrNotYours
+	}
+	return s.router.Complete(ctx, routing.TaskID(id), "agent_closed")
+}
+
+// Disposition records the agent's classification (话务标识) and clears the
+// routing requirement.
+func (s *Service) Disposition(ctx context.Context, p accounts.Principal, id history.ConversationID, d history.Disposition) (*history.Conversation, error) {
+	conv, err := s.hist.GetConversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if conv.AssigneeID != string(p.UserID) && p.Role != accounts.RoleSupervisor && p.Role != accounts.RoleAdmin {
+		return nil, ErrNotYours
+	}
+	d.SetBy, d.SetAt = string(p.UserID), time.Now().UTC()
+	conv, err = s.hist.UpdateConversation(ctx, id, history.ConversationPatch{Disposition: &d})
+	if err != nil {
+		return nil, err
+	}
+	code := d.Purpose
+	if d.SubType != "" {
+		code += "/" + d.SubType
+	}
+	if err := s.router.SetDisposition(ctx, p.UserID, routing.TaskID(id), code); err != nil {
+		s.log.Debug("disposition not needed by routing", "err", err)
+	}
+	return conv, nil
+}
+
+// MyConversations lists the conversations an agent holds now (accepted).
+func (s *Service) MyConversations(ctx context.Context, agent accounts.UserID) ([]history.Conversation, error) {
+	snap, err := s.router.Agent(ctx, agent)
+	if err != nil {
+		return []history.Conversation{}, nil
+	}
+	out := []history.Conversation{}
+	for _, t := range snap.Tasks {
+		if !t.Accepted {
+			continue
+		}
+		if c, err := s.hist.GetConversation(ctx, history.ConversationID(t.TaskID)); err == nil {
+			out = append(out, *c)
+		}
+	}
+	return out, nil
+}
+
+// system stores a system message in conv and delivers it to both sides.
+func (s *Service) system(ctx context.Context, conv *history.Conversation, body string) {
+	m, _, err := s.hist.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionOut, Kind: history.KindSystem, Body: body, Sender: history.Sender{Type: history.SenderSystem}})
+	if err != nil {
+		s.log.Error("system message not stored", "conversation", conv.ID, "err", err)
+		return
+	}
+	if ch := s.channel(conv.Channel); ch != nil {
+		ch.Deliver(ctx, conv, m)
+	}
+	s.toAgents(ctx, conv, Frame{Type: "message", Message: m})
+}
+
+// loop applies routing events to conversations.
+func (s *Service) loop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case b := <-s.events:
+			ctx := store.WithTenant(context.Background(), b.tenant)
+			for _, e := range b.evs {
+				s.apply(ctx, e)
+			}
+		}
+	}
+}
+
+func (s *Service) apply(ctx context.Context, e routing.Event) {
+	if e.TaskID == "" {
+		return
+	}
+	switch e.Type {
+	case routing.EventTaskQueued, routing.EventOfferAccepted, routing.EventTaskTransferred, routing.EventTaskCompleted,
+		routing.EventTaskAbandoned, routing.EventTaskOverflowed:
+	default:
+		return
+	}
+	id := history.ConversationID(e.TaskID)
+	conv, err := s.hist.GetConversation(ctx, id)
+	if err != nil {
+		return // not a conversation task (e.g. created through the routing API)
+	}
+	var p history.ConversationPatch
+	switch e.Type {
+	case routing.EventOfferAccepted:
+		agent := string(e.AgentID)
+		grp := string(e.GroupID)
+		p = history.ConversationPatch{Status: history.StatusAssigned, AssigneeID: &agent, GroupID: &grp, AssignedAt: e.Time}
+	case routing.EventTaskTransferred:
+		grp := string(e.ToGroup)
+		if grp == "" {
+			grp = conv.GroupID
+		}
+		p = history.ConversationPatch{Status: history.StatusQueued, GroupID: &grp}
+	case routing.EventTaskCompleted:
+		p = history.ConversationPatch{Status: history.StatusClosed, EndedAt: e.Time, ClosedAt: e.Time}
+	case routing.EventTaskAbandoned, routing.EventTaskOverflowed:
+		p = history.ConversationPatch{Status: history.StatusClosed, EndedAt: e.Time, ClosedAt: e.Time}
+	}
+	if p.Status != "" {
+		if c, err := s.hist.UpdateConversation(ctx, id, p); err == nil {
+			conv = c
+		} else {
+			s.log.Error("conversation not updated", "conversation", id, "err", err)
+		}
+	}
+	switch e.Type {
+	case routing.EventOfferAccepted:
+		name := string(e.AgentID)
+		if u, err := s.names.GetUser(ctx, accounts.UserID(e.AgentID)); err == nil {
+			name = u.Name
+		}
+		s.system(ctx, conv, fmt.Sprintf("客服 %s 为您服务 · Agent %s has joined", name, name))
+		s.toAgent(ctx, string(e.AgentID), Frame{Type: "conversation", Conversation: conv})
+	case routing.EventTaskTransferred:
+		if e.FromAgent != "" {
+			s.toAgent(ctx, string(e.FromAgent), Frame{Type: "conversation", Conversation: conv})
+		}
+		s.system(ctx, conv, "正在为您转接 · Transferring you to another agent")
+	case routing.EventTaskCompleted:
+		if e.Reason == routing.ReasonAutoCloseSilent {
+			s.system(ctx, conv, "由于长时间未收到您的消息，本次会话已结束 · The chat was closed after a period of silence")
+		} else {
+			s.system(ctx, conv, "会话已结束 · The conversation has ended")
+		}
+		s.toAgents(ctx, conv, Frame{Type: "conversation", Conversation: conv})
+	}
+	if ch := s.channel(conv.Channel); ch != nil {
+		ch.Routed(ctx, conv, e)
+	}
+}

@@ -37,6 +37,7 @@ func Mount(app *fiber.App) {
 	app.Get("/", page("login.html"))
 	app.Get("/login", page("login.html"))
 	app.Get("/app", page("app.html"))
+	app.Get("/inbox", page("inbox.html"))
 	app.Use("/static", func(c *fiber.Ctx) error {
 		c.Set("Content-Security-Policy", csp)
 		c.Set("Cache-Control", "no-cache")

@@ -1,0 +1,5 @@
+package webchat_test
+
+import "context"
+
+type contextT = context.Context

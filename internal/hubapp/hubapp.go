@@ -21,10 +21,10 @@ import (
 
 	"github.com/omnihub/hub/channels/webchat"
 	"github.com/omnihub/hub/history"
-	"github.com/omnihub/hub/internal/convo"
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/acd"
 	"github.com/omnihub/hub/internal/config"
+	"github.com/omnihub/hub/internal/convo"
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/workspace"

@@ -22,7 +22,7 @@ import (
 )
 
 // MaxFrame bounds a customer frame; a larger one closes the socket (1009).
-const MaxFrame = 16 << 10
+const MaxFrame = 48 << 10
 
 var visitorRe = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 

@@ -264,3 +264,17 @@ func (s *Service) Position(ctx context.Context, id routing.TaskID) (pos int, wai
 	wait, _ = te.eng.EstimatedWait(id)
 	return pos, wait, true
 }
+
+// AutoCloseAfter is the silence after which a group closes a chat (0 =
+// never).
+func (s *Service) AutoCloseAfter(ctx context.Context, group string) time.Duration {
+	te, err := s.engine(ctx)
+	if err != nil {
+		return 0
+	}
+	cfg, err := te.eng.GroupConfig(routing.GroupID(group))
+	if err != nil {
+		return 0
+	}
+	return cfg.AutoCloseAfter
+}

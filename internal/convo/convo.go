@@ -45,6 +45,7 @@ type Router interface {
 	Agent(ctx context.Context, id accounts.UserID) (routing.AgentSnapshot, error)
 	SetDisposition(ctx context.Context, agent accounts.UserID, task routing.TaskID, code string) error
 	Position(ctx context.Context, id routing.TaskID) (int, time.Duration, bool)
+	AutoCloseAfter(ctx context.Context, group string) time.Duration
 	Listen(l acd.Listener)
 }
 
@@ -65,6 +66,8 @@ type Service struct {
 	agents   map[agentKey]map[*AgentSub]struct{}
 
 	events chan tenantEvents
+	// silence tracks accepted chats for the auto-close warning.
+	silence map[agentKey]*chatSilence
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -87,7 +90,7 @@ func New(hist *history.Store, router Router, names Names, log *slog.Logger) *Ser
 	}
 	s := &Service{hist: hist, router: router, names: names, log: log.With("component", "convo"),
 		channels: map[history.Channel]Channel{}, agents: map[agentKey]map[*AgentSub]struct{}{},
-		events: make(chan tenantEvents, 4096)}
+		events: make(chan tenantEvents, 4096), silence: map[agentKey]*chatSilence{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	router.Listen(func(t store.TenantID, evs []routing.Event) {
 		select {
@@ -158,6 +161,7 @@ func (s *Service) CustomerMessage(ctx context.Context, conv *history.Conversatio
 		return m, created, err
 	}
 	s.toAgents(ctx, conv, Frame{Type: "message", Message: m})
+	s.heard(ctx, conv.ID, m.CreatedAt)
 	if conv.Status == history.StatusAssigned {
 		if err := s.router.Touch(ctx, routing.TaskID(conv.ID)); err != nil {
 			s.log.Debug("touch", "err", err)
@@ -292,13 +296,69 @@ func (s *Service) system(ctx context.Context, conv *history.Conversation, body s
 	s.toAgents(ctx, conv, Frame{Type: "message", Message: m})
 }
 
-// loop applies routing events to conversations.
+// chatSilence is an accepted chat's last customer activity.
+type chatSilence struct {
+	group  string
+	last   time.Time
+	warned bool
+}
+
+// heard records customer activity (resets the auto-close warning).
+func (s *Service) heard(ctx context.Context, id history.ConversationID, at time.Time) {
+	t, _ := store.Tenant(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.silence[agentKey{t, string(id)}]; c != nil {
+		c.last, c.warned = at, false
+	}
+}
+
+// warnBefore is how long before an auto-close the customer is warned.
+func warnBefore(d time.Duration) time.Duration { return min(time.Minute, d/3) }
+
+// warnSilent warns customers whose chat is about to be closed for silence.
+func (s *Service) warnSilent() {
+	now := time.Now()
+	type due struct {
+		k agentKey
+		d time.Duration
+	}
+	var warn []due
+	s.mu.Lock()
+	for k, c := range s.silence {
+		if c.warned {
+			continue
+		}
+		d := s.router.AutoCloseAfter(store.WithTenant(context.Background(), k.tenant), c.group)
+		if d > 0 && now.Sub(c.last) >= d-warnBefore(d) {
+			c.warned = true
+			warn = append(warn, due{k, d})
+		}
+	}
+	s.mu.Unlock()
+	for _, w := range warn {
+		ctx := store.WithTenant(context.Background(), w.k.tenant)
+		conv, err := s.hist.GetConversation(ctx, history.ConversationID(w.k.agent))
+		if err != nil || conv.Status != history.StatusAssigned {
+			continue
+		}
+		secs := int(warnBefore(w.d).Seconds())
+		s.system(ctx, conv, fmt.Sprintf("您已较长时间未回复，若 %d 秒内仍无消息，本次会话将自动结束 · No reply for a while: this chat closes in %d seconds", secs, secs))
+	}
+}
+
+// loop applies routing events to conversations and sends auto-close
+// warnings.
 func (s *Service) loop() {
 	defer s.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
+		case <-tick.C:
+			s.warnSilent()
 		case b := <-s.events:
 			ctx := store.WithTenant(context.Background(), b.tenant)
 			for _, e := range b.evs {
@@ -347,6 +407,18 @@ func (s *Service) apply(ctx context.Context, e routing.Event) {
 			s.log.Error("conversation not updated", "conversation", id, "err", err)
 		}
 	}
+	t, _ := store.Tenant(ctx)
+	k := agentKey{t, string(id)}
+	s.mu.Lock()
+	switch e.Type {
+	case routing.EventOfferAccepted:
+		if conv.Channel != history.ChannelVoice && conv.Channel != history.ChannelVideo {
+			s.silence[k] = &chatSilence{group: string(e.GroupID), last: e.Time}
+		}
+	case routing.EventTaskTransferred, routing.EventTaskCompleted, routing.EventTaskAbandoned, routing.EventTaskOverflowed:
+		delete(s.silence, k)
+	}
+	s.mu.Unlock()
 	switch e.Type {
 	case routing.EventOfferAccepted:
 		name := string(e.AgentID)

@@ -1,0 +1,305 @@
+package webchat_test
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/omnihub/hub/internal/hubtest"
+)
+
+type frame struct {
+	Type         string `json:"type"`
+	Group        string `json:"group,omitempty"`
+	ClientID     string `json:"client_id,omitempty"`
+	Kind         string `json:"kind,omitempty"`
+	Body         string `json:"body,omitempty"`
+	AttachmentID string `json:"attachment_id,omitempty"`
+	After        string `json:"after,omitempty"`
+	Message      *struct {
+		ID, ClientID, Body, Kind string
+	} `json:"message,omitempty"`
+	Messages []struct {
+		ID, Body string
+	} `json:"messages,omitempty"`
+	Conversation *struct{ ID, Status string } `json:"conversation,omitempty"`
+	Position     int                          `json:"position,omitempty"`
+	Error        string                       `json:"error,omitempty"`
+	Field        string                       `json:"field,omitempty"`
+}
+
+type customer struct {
+	t     *testing.T
+	h     *hubtest.Hub
+	token string
+	vid   string
+	c     *websocket.Conn
+}
+
+func newCustomer(t *testing.T, h *hubtest.Hub, visitor string) *customer {
+	t.Helper()
+	var s struct {
+		Token     string
+		VisitorID string `json:"visitor_id"`
+	}
+	if st := h.Do("POST", "/api/v1/webchat/session", "", map[string]string{"visitor_id": visitor}, &s); st != 200 {
+		t.Fatalf("session: %d", st)
+	}
+	cu := &customer{t: t, h: h, token: s.Token, vid: s.VisitorID}
+	cu.dial()
+	return cu
+}
+
+func (cu *customer) dial() {
+	cu.t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial(strings.Replace(cu.h.URL, "http", "ws", 1)+"/api/v1/webchat/ws?token="+cu.token, nil)
+	if err != nil {
+		cu.t.Fatal(err)
+	}
+	cu.c = c
+	cu.t.Cleanup(func() { c.Close() })
+	cu.expect("welcome")
+}
+
+func (cu *customer) send(f frame) {
+	cu.t.Helper()
+	if err := cu.c.WriteJSON(f); err != nil {
+		cu.t.Fatal(err)
+	}
+}
+
+// expect reads frames until one of type typ arrives.
+func (cu *customer) expect(typ string) frame {
+	cu.t.Helper()
+	_ = cu.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var f frame
+		if err := cu.c.ReadJSON(&f); err != nil {
+			cu.t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		if f.Type == typ {
+			return f
+		}
+	}
+}
+
+func group(t *testing.T, h *hubtest.Hub, name string, settings map[string]any) string {
+	var g struct{ ID string }
+	h.Do("POST", "/api/v1/groups", h.AdminToken, map[string]any{"name": name}, &g)
+	if settings != nil {
+		if st := h.Do("PUT", "/api/v1/routing/groups/"+g.ID+"/settings", h.AdminToken, settings, nil); st != 200 {
+			t.Fatalf("settings: %d", st)
+		}
+	}
+	return g.ID
+}
+
+func readyAgent(t *testing.T, h *hubtest.Hub, g, user string, capacity int) (string, string) {
+	id := setupAgent(t, h, g, user, user)
+	if capacity > 0 {
+		h.Do("PUT", "/api/v1/routing/agents/"+id+"/settings", h.AdminToken, map[string]any{"capacity": capacity}, nil)
+	}
+	tok := h.Login("", user, "agent-pass-1")
+	if st := h.Do("POST", "/api/v1/agent/sign-in", tok, nil, nil); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	return id, tok
+}
+
+func TestReconnectWithoutLossOrDuplicate(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	g := group(t, h, "售前", map[string]any{"auto_accept": true})
+	_, atok := readyAgent(t, h, g, "agent.li", 0)
+	cu := newCustomer(t, h, "visitor-reconnect-1")
+	cu.send(frame{Type: "start", Group: g})
+	conv := cu.expect("started").Conversation.ID
+	cu.expect("status") // assigned (auto-accept)
+	cu.send(frame{Type: "message", ClientID: "m-1", Body: "第一条"})
+	first := cu.expect("ack").Message
+	// The connection drops right after a send, before the ack is read.
+	cu.send(frame{Type: "message", ClientID: "m-2", Body: "第二条"})
+	cu.c.Close()
+	// Meanwhile the agent replies.
+	if st := h.Do("POST", "/api/v1/inbox/conversations/"+conv+"/messages", atok, map[string]any{"client_id": "a-1", "body": "您好，在的"}, nil); st != 201 {
+		t.Fatalf("agent reply: %d", st)
+	}
+	// The page reconnects, resends what was not acknowledged and syncs.
+	cu.dial()
+	cu.send(frame{Type: "message", ClientID: "m-2", Body: "第二条"})
+	again := cu.expect("ack").Message
+	cu.send(frame{Type: "sync", After: first.ID})
+	got := cu.expect("sync").Messages
+	var bodies []string
+	for _, m := range got {
+		bodies = append(bodies, m.Body)
+	}
+	if strings.Count(strings.Join(bodies, "|"), "第二条") != 1 || !strings.Contains(strings.Join(bodies, "|"), "您好，在的") {
+		t.Fatalf("after reconnect: %v (ack %+v)", bodies, again)
+	}
+	var msgs struct{ Messages []struct{ ClientMsgID string `json:"client_msg_id"` } }
+	h.Do("GET", "/api/v1/conversations/"+conv+"/messages", h.AdminToken, nil, &msgs)
+	n := 0
+	for _, m := range msgs.Messages {
+		if m.ClientMsgID == "m-2" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("m-2 stored %d times", n)
+	}
+}
+
+func TestQueuePositionWhileAgentsBusy(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	g := group(t, h, "售后", map[string]any{"auto_accept": true})
+	readyAgent(t, h, g, "agent.zhao", 25) // room for one chat
+	a := newCustomer(t, h, "visitor-queue-a")
+	a.send(frame{Type: "start", Group: g})
+	a.expect("status")
+	b := newCustomer(t, h, "visitor-queue-b")
+	b.send(frame{Type: "start", Group: g})
+	if p := b.expect("queue").Position; p != 1 {
+		t.Fatalf("b position %d", p)
+	}
+	c := newCustomer(t, h, "visitor-queue-c")
+	c.send(frame{Type: "start", Group: g})
+	if p := c.expect("queue").Position; p != 2 {
+		t.Fatalf("c position %d", p)
+	}
+	// a leaves: b is served, c moves up.
+	a.send(frame{Type: "end"})
+	b.expect("status")
+	if p := c.expect("queue").Position; p != 1 {
+		t.Fatalf("c position after a left: %d", p)
+	}
+}
+
+func TestBadCustomerInput(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	g := group(t, h, "售前", nil)
+	// No token, a forged token: refused.
+	for _, tok := range []string{"", "ZGVmYXVsdA.visitor-x.forged"} {
+		_, resp, err := websocket.DefaultDialer.Dial(strings.Replace(h.URL, "http", "ws", 1)+"/api/v1/webchat/ws?token="+tok, nil)
+		if err == nil || resp == nil || resp.StatusCode != 401 {
+			t.Fatalf("socket with token %q: %v %v", tok, err, resp)
+		}
+	}
+	cu := newCustomer(t, h, "visitor-bad-input")
+	cu.c.WriteMessage(websocket.TextMessage, []byte(`{"type":"message",`))
+	if f := cu.expect("error"); !strings.Contains(f.Error, "malformed") {
+		t.Fatalf("malformed frame: %+v", f)
+	}
+	cu.send(frame{Type: "message", ClientID: "x", Body: "before start"})
+	if f := cu.expect("error"); f.Field != "conversation" {
+		t.Fatalf("message before start: %+v", f)
+	}
+	cu.send(frame{Type: "start", Group: "no-such-group"})
+	if f := cu.expect("error"); f.Field != "group" {
+		t.Fatalf("unknown group: %+v", f)
+	}
+	cu.send(frame{Type: "start", Group: g})
+	cu.expect("started")
+	cu.send(frame{Type: "message", ClientID: "y", Body: strings.Repeat("长", 8001)})
+	if f := cu.expect("error"); f.Field != "body" || f.ClientID != "y" {
+		t.Fatalf("too long body: %+v", f)
+	}
+	cu.send(frame{Type: "message", ClientID: "z", Kind: "image", AttachmentID: "nope"})
+	if f := cu.expect("error"); f.Field != "attachment_id" {
+		t.Fatalf("unknown image: %+v", f)
+	}
+	// An oversized frame closes the socket.
+	cu.c.WriteMessage(websocket.TextMessage, []byte(`{"type":"message","body":"`+strings.Repeat("x", 100<<10)+`"}`))
+	_ = cu.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := cu.c.ReadMessage(); err != nil {
+			break
+		}
+	}
+	// Uploads: text is not an image; PNG is.
+	upload := func(name string, data []byte) int {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		fw, _ := w.CreateFormFile("file", name)
+		fw.Write(data)
+		w.Close()
+		req, _ := http.NewRequest("POST", h.URL+"/api/v1/webchat/upload?token="+cu.token, &b)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := upload("evil.png", []byte("<script>alert(1)</script>")); st != 415 {
+		t.Fatalf("script disguised as png: %d", st)
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 100)...)
+	if st := upload("ok.png", png); st != 201 {
+		t.Fatalf("png upload: %d", st)
+	}
+	var e struct{ Error struct{ Field string } }
+	if st := h.Do("POST", "/api/v1/webchat/session", "", map[string]string{"visitor_id": "bad id!"}, &e); st != 400 || e.Error.Field != "visitor_id" {
+		t.Fatalf("bad visitor id: %d %+v", st, e)
+	}
+}
+
+// expectMessage reads until a message frame whose body contains s.
+func (cu *customer) expectMessage(s string) {
+	cu.t.Helper()
+	for {
+		f := cu.expect("message")
+		if f.Message != nil && strings.Contains(f.Message.Body, s) {
+			return
+		}
+	}
+}
+
+func TestTransferBetweenAgents(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	g := group(t, h, "售后", map[string]any{"auto_accept": true})
+	_, atok := readyAgent(t, h, g, "agent.a", 25)
+	cu := newCustomer(t, h, "visitor-transfer")
+	cu.send(frame{Type: "start", Group: g})
+	conv := cu.expect("started").Conversation.ID
+	cu.expectMessage("agent.a")
+	bid, btok := readyAgent(t, h, g, "agent.b", 0)
+	if st := h.Do("POST", "/api/v1/tasks/"+conv+"/transfer", atok, map[string]any{"agent_id": bid, "reason": "专业问题"}, nil); st != 204 {
+		t.Fatalf("transfer: %d", st)
+	}
+	cu.expectMessage("转接")
+	cu.expectMessage("agent.b")
+	if st := h.Do("POST", "/api/v1/inbox/conversations/"+conv+"/messages", atok, map[string]any{"client_id": "x1", "body": "还在吗"}, nil); st != 403 {
+		t.Fatalf("old agent still writes: %d", st)
+	}
+	if st := h.Do("POST", "/api/v1/inbox/conversations/"+conv+"/messages", btok, map[string]any{"client_id": "x2", "body": "我是新的客服"}, nil); st != 201 {
+		t.Fatalf("new agent writes: %d", st)
+	}
+	cu.expectMessage("我是新的客服")
+	var c struct {
+		AssigneeID string `json:"assignee_id"`
+	}
+	h.Do("GET", "/api/v1/conversations/"+conv, h.AdminToken, nil, &c)
+	if c.AssigneeID != bid {
+		t.Fatalf("assignee after transfer: %q", c.AssigneeID)
+	}
+}
+
+func TestAutoCloseAfterSilenceWithWarning(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	g := group(t, h, "售前", map[string]any{"auto_accept": true, "auto_close_after_s": 3})
+	readyAgent(t, h, g, "agent.c", 0)
+	cu := newCustomer(t, h, "visitor-silent")
+	cu.send(frame{Type: "start", Group: g})
+	cu.expect("started")
+	cu.expectMessage("agent.c")
+	cu.expectMessage("自动结束")
+	if f := cu.expect("ended"); f.Conversation == nil || f.Conversation.Status != "closed" {
+		t.Fatalf("ended: %+v", f)
+	}
+}

@@ -141,7 +141,11 @@ func TestReconnectWithoutLossOrDuplicate(t *testing.T) {
 	if strings.Count(strings.Join(bodies, "|"), "第二条") != 1 || !strings.Contains(strings.Join(bodies, "|"), "您好，在的") {
 		t.Fatalf("after reconnect: %v (ack %+v)", bodies, again)
 	}
-	var msgs struct{ Messages []struct{ ClientMsgID string `json:"client_msg_id"` } }
+	var msgs struct {
+		Messages []struct {
+			ClientMsgID string `json:"client_msg_id"`
+		}
+	}
 	h.Do("GET", "/api/v1/conversations/"+conv+"/messages", h.AdminToken, nil, &msgs)
 	n := 0
 	for _, m := range msgs.Messages {

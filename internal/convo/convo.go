@@ -68,9 +68,9 @@ type Service struct {
 	events chan tenantEvents
 	// silence tracks accepted chats for the auto-close warning.
 	silence map[agentKey]*chatSilence
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 type agentKey struct {

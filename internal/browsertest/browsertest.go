@@ -95,3 +95,11 @@ func Text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
 	return Get(t, ctx, chromedp.Text(sel))
 }
+
+// Exec runs JavaScript in the page as a step of Do.
+func Exec(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[any](expr)(ctx, t)
+		return err
+	})
+}

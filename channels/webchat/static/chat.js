@@ -183,4 +183,8 @@ $('leave').addEventListener('submit', async (ev) => {
   if (resp.ok) { f.hidden = true; notice('留言已提交，我们会尽快联系您 · Message received'); } else { const e = await resp.json(); notice(e.error.message); }
 });
 
+// A handle for tests and for support staff reproducing a dropped network:
+// hubChat.drop() closes the socket as a network cut would.
+window.hubChat = { drop: () => state.ws && state.ws.close(), pending: () => state.pending.size };
+
 boot();

@@ -22,6 +22,18 @@ function beep() {
   } catch (e) { /* no audio */ }
 }
 
+// fill replaces node's children, skipping empty slots.
+function fill(node, ...kids) { node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false)); }
+
+// showError shows a message for a few seconds without blocking the page.
+function showError(msg) {
+  const box = $('inbox-error');
+  box.textContent = msg;
+  box.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
 function fmt(ts) { return ts ? new Date(ts).toLocaleTimeString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' }) : ''; }
 function newClientId() { return 'a-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10); }
 
@@ -50,15 +62,15 @@ function drawState() {
   const me = live.me;
   if (!me) { bar.replaceChildren(); return; }
   const b = (id, key, fn) => el('button', { type: 'button', id, text: t(key), onclick: fn });
-  const put = (body) => api('PUT', '/agent/state', body).then((m) => { live.me = m; drawState(); }).catch((e) => alert(e.message));
-  bar.replaceChildren(
+  const put = (body) => api('PUT', '/agent/state', body).then((m) => { live.me = m; drawState(); }).catch((e) => showError(e.message));
+  fill(bar,
     el('span', { class: 'state st-' + me.state, id: 'inbox-state', text: t('st.' + me.state) }),
     el('span', { class: live.connected ? 'live on' : 'live off', text: t(live.connected ? 'live.on' : 'live.off') }),
     el('span', { text: `${me.used}/${me.capacity}` }),
     me.state === 'signed_out' ? b('sb-signin', 'act.signin', () => api('POST', '/agent/sign-in').then((m) => { live.me = m; drawState(); })) : null,
     me.state !== 'ready' && me.state !== 'signed_out' ? b('sb-ready', 'act.ready', () => put({ state: 'ready' })) : null,
     me.state === 'ready' ? b('sb-notready', 'act.notready', () => put({ state: 'not_ready', reason: 'other' })) : null,
-    me.state === 'after_call_work' ? b('sb-continue', 'act.continue', () => api('POST', '/agent/continue').then((m) => { live.me = m; drawState(); }).catch((e) => alert(e.message))) : null);
+    me.state === 'after_call_work' ? b('sb-continue', 'act.continue', () => api('POST', '/agent/continue').then((m) => { live.me = m; drawState(); }).catch((e) => showError(e.message))) : null);
 }
 
 function drawOffers() {
@@ -82,7 +94,7 @@ async function accept(id) {
     const conv = await api('GET', `/conversations/${id}`);
     st.convs.set(conv.id, conv);
     select(conv.id);
-  } catch (e) { alert(e.message); }
+  } catch (e) { showError(e.message); }
 }
 
 async function loadConversations() {
@@ -159,12 +171,12 @@ async function drawThread() {
     const fd = new FormData(); fd.append('file', f);
     const r = await fetch('/api/v1/inbox/attachments', { method: 'POST', body: fd, credentials: 'same-origin' });
     const a = await r.json();
-    if (!r.ok) { alert(a.error.message); return; }
+    if (!r.ok) { showError(a.error.message); return; }
     sendFrame({ type: 'message', conversation_id: conv.id, client_id: newClientId(), kind: 'image', body: '', attachments: [a] });
   });
   const head = el('div', { class: 'head' }, el('span', { class: 'chan', text: conv.channel }), el('span', { class: 'title', text: conv.subject || conv.contact_id }),
-    open ? el('button', { type: 'button', id: 'close-conv', class: 'danger', text: t('inbox.close'), onclick: () => api('POST', `/inbox/conversations/${conv.id}/close`).catch((e) => alert(e.message)) }) : null);
-  box.replaceChildren(head, msgs, el('div', { class: 'typing-hint', id: 'typing-hint', hidden: true, text: t('inbox.typing') }), composer);
+    open ? el('button', { type: 'button', id: 'close-conv', class: 'danger', text: t('inbox.close'), onclick: () => api('POST', `/inbox/conversations/${conv.id}/close`).catch((e) => showError(e.message)) }) : null);
+  fill(box, head, msgs, el('div', { class: 'typing-hint', id: 'typing-hint', hidden: true, text: t('inbox.typing') }), composer);
   st.seen = new Set();
   // The contact's earlier conversations on any channel, then this one.
   const [{ conversations }, { messages }] = await Promise.all([api('GET', `/contacts/${conv.contact_id}/conversations?limit=5`), api('GET', `/conversations/${conv.id}/messages?limit=100`)]);
@@ -193,8 +205,8 @@ async function drawSide(conv, history) {
   });
   const grp = el('select', { id: 'transfer-group' }, st.groups.map((g) => el('option', { value: g.id, text: g.name })));
   const transfer = el('form', { id: 'transfer-form' }, grp, el('button', { type: 'submit', class: 'small', text: t('inbox.toGroup') }));
-  transfer.addEventListener('submit', async (ev) => { ev.preventDefault(); try { await api('POST', `/tasks/${conv.id}/transfer`, { group_id: grp.value }); } catch (e) { alert(e.message); } });
-  side.replaceChildren(
+  transfer.addEventListener('submit', async (ev) => { ev.preventDefault(); try { await api('POST', `/tasks/${conv.id}/transfer`, { group_id: grp.value }); } catch (e) { showError(e.message); } });
+  fill(side,
     el('h3', { text: t('inbox.contact') }),
     el('dl', { class: 'kv' }, el('dt', { text: 'ID' }), el('dd', { text: contact.id || '' }), el('dt', { text: t('users.name') }), el('dd', { text: contact.name || '—' }),
       ...(contact.identities || []).flatMap((i) => [el('dt', { text: i.kind }), el('dd', { text: i.value })])),
@@ -231,11 +243,21 @@ function onFrame(f) {
     clearTimeout(st.typingTimer);
     st.typingTimer = setTimeout(() => { const h = $('typing-hint'); if (h) h.hidden = true; }, 3000);
   } else if (f.type === 'conversation') {
-    st.convs.set(f.conversation.id, f.conversation);
+    const old = st.convs.get(f.conversation.id);
+    st.convs.set(f.conversation.id, { ...old, ...f.conversation, disposition: f.conversation.disposition || (old && old.disposition) });
     drawList();
-    if (f.conversation.id === st.active) drawThread();
+    if (f.conversation.id === st.active) {
+      // Update in place: a redraw would lose what the agent is typing.
+      const closed = f.conversation.status === 'closed';
+      const comp = $('composer');
+      if (comp) comp.hidden = closed;
+      const btn = $('close-conv');
+      if (btn && closed) btn.remove();
+      const tf = $('transfer-form');
+      if (tf && closed) { tf.previousElementSibling.remove(); tf.remove(); }
+    }
   } else if (f.type === 'error') {
-    alert(f.error);
+    showError(f.error);
   }
 }
 

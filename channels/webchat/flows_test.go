@@ -92,7 +92,9 @@ func TestChatFlowsInBrowsers(t *testing.T) {
 	)
 	bt.Do(t, c2, "second customer is served", chromedp.WaitVisible(`//div[contains(@class,"system") and contains(.,"孙丽")]`))
 
-	// Transfer to another agent of the group.
+	// Transfer to another agent of the group, who answers with a team
+	// quick reply typed by its shortcut.
+	h.Do("POST", "/api/v1/quick-replies", h.AdminToken, map[string]any{"shortcut": "reboot", "title": "重启光猫", "body": "请先重启光猫，等待两分钟后再试", "team": true}, nil)
 	id2 := setupAgent(t, h, g, "agent.zhou", "周强")
 	agent2 := agentInbox(t, h, "agent.zhou")
 	_ = id2
@@ -108,6 +110,12 @@ func TestChatFlowsInBrowsers(t *testing.T) {
 		chromedp.WaitVisible(`//div[contains(@class,"system") and contains(.,"周强")]`),
 		chromedp.WaitVisible(`//div[contains(@class,"msg out") and contains(.,"我来继续为您处理")]`),
 	)
+	bt.Do(t, agent2, "quick reply by shortcut",
+		chromedp.SendKeys("#composer-input", "/reboot"),
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+	)
+	bt.Do(t, c2, "customer gets the quick reply", chromedp.WaitVisible(`//div[contains(@class,"msg out") and contains(.,"等待两分钟")]`))
 }
 
 // pngBytes is a valid 1x1 PNG.

@@ -23,6 +23,7 @@ import (
 	"github.com/omnihub/hub/history"
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/acd"
+	"github.com/omnihub/hub/internal/agentkit"
 	"github.com/omnihub/hub/internal/config"
 	"github.com/omnihub/hub/internal/convo"
 	"github.com/omnihub/hub/internal/httpapi"
@@ -148,6 +149,7 @@ func (h *Hub) newApp() *fiber.App {
 	auth := workspace.New(h.Accounts, h.History, workspace.Options{Logger: h.log, CookieSecure: h.cfg.CookieSecure, Sync: h.ACD}).Mount(api)
 	h.ACD.Mount(auth)
 	h.Convo.Mount(auth)
+	agentkit.New(h.db).Mount(auth)
 	web.Mount(app)
 	api.Use(func(c *fiber.Ctx) error {
 		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + c.Method() + " " + c.Path()}

@@ -8,7 +8,7 @@ import { apply, lang, setLang, t } from './i18n.js';
 import { Live } from './live.js';
 import { applyMessage, live } from './routing.js';
 
-const st = { me: null, convs: new Map(), unread: new Map(), active: null, groups: [], ws: null, seen: new Set(), lastOffers: '' };
+const st = { replies: [], codes: [], me: null, convs: new Map(), unread: new Map(), active: null, groups: [], ws: null, seen: new Set(), lastOffers: '' };
 const $ = (id) => document.getElementById(id);
 
 function beep() {
@@ -46,6 +46,8 @@ async function boot() {
   document.title = me.tenant.title;
   $('lang-toggle').addEventListener('click', () => { setLang(lang() === 'zh' ? 'en' : 'zh'); drawAll(); });
   st.groups = (await api('GET', '/groups')).groups;
+  st.replies = (await api('GET', '/quick-replies')).quick_replies;
+  st.codes = (await api('GET', '/disposition-codes')).codes;
   try { live.me = await api('GET', '/agent/me'); } catch (e) { live.me = null; }
   live.listeners.add(() => { drawState(); drawOffers(); });
   new Live(applyMessage, (on) => { live.connected = on; drawState(); if (on) loadConversations(); });
@@ -155,13 +157,25 @@ async function drawThread() {
   const note = el('input', { type: 'checkbox', id: 'note-toggle' });
   const file = el('input', { type: 'file', accept: 'image/*', hidden: true });
   const open = conv.status !== 'closed';
-  const composer = el('form', { class: 'composer', id: 'composer' }, input,
+  const quick = el('div', { class: 'quick', id: 'quick-replies' }, st.replies.slice(0, 9).map((r, i) => el('button', {
+    type: 'button', class: 'small', title: `/${r.shortcut} · Alt+${i + 1}`, text: r.title || '/' + r.shortcut,
+    onclick: () => { input.value += r.body; input.focus(); } })));
+  const composer = el('form', { class: 'composer', id: 'composer' }, quick, input,
     el('div', { class: 'row' }, el('label', { class: 'check' }, note, t('inbox.note')),
       el('button', { type: 'button', text: t('inbox.image'), onclick: () => file.click() }), file,
       el('span', { class: 'grow' }), el('button', { type: 'submit', class: 'primary', id: 'composer-send', text: t('inbox.send') })));
   composer.hidden = !open;
   composer.addEventListener('submit', (ev) => { ev.preventDefault(); const body = input.value.trim(); if (!body) return; input.value = ''; sendFrame({ type: 'message', conversation_id: conv.id, client_id: newClientId(), kind: 'text', body, note: note.checked }); });
   input.addEventListener('keydown', (ev) => {
+    const sc = /^\/(\S+)$/.exec(input.value);
+    if (ev.key === 'Tab' && sc) {
+      const r = st.replies.find((x) => x.shortcut === sc[1]);
+      if (r) { ev.preventDefault(); input.value = r.body; return; }
+    }
+    if (ev.altKey && ev.key >= '1' && ev.key <= '9') {
+      const r = st.replies[Number(ev.key) - 1];
+      if (r) { ev.preventDefault(); input.value += r.body; return; }
+    }
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); composer.requestSubmit(); }
     else if (Date.now() - (st.typingAt || 0) > 2000) { st.typingAt = Date.now(); sendFrame({ type: 'typing', conversation_id: conv.id }); }
   });
@@ -195,9 +209,14 @@ async function drawSide(conv, history) {
   const side = $('side');
   let contact = {};
   try { contact = await api('GET', `/contacts/${conv.contact_id}`); } catch (e) { /* shown empty */ }
-  const purpose = el('input', { name: 'purpose', id: 'disp-purpose', value: conv.disposition ? conv.disposition.purpose : '' });
-  const sub = el('input', { name: 'sub_type', id: 'disp-sub', value: conv.disposition ? conv.disposition.sub_type || '' : '' });
-  const disp = el('form', { id: 'disposition-form' }, el('label', {}, t('inbox.purpose'), purpose), el('label', {}, t('inbox.subtype'), sub),
+  const purposes = el('datalist', { id: 'purposes' }, st.codes.map((c) => el('option', { value: c.purpose })));
+  const subs = el('datalist', { id: 'subtypes' });
+  const purpose = el('input', { name: 'purpose', id: 'disp-purpose', list: 'purposes', value: conv.disposition ? conv.disposition.purpose : '' });
+  const sub = el('input', { name: 'sub_type', id: 'disp-sub', list: 'subtypes', value: conv.disposition ? conv.disposition.sub_type || '' : '' });
+  const fillSubs = () => { const c = st.codes.find((x) => x.purpose === purpose.value); subs.replaceChildren(...(c ? c.sub_types : []).map((x) => el('option', { value: x }))); };
+  purpose.addEventListener('input', fillSubs);
+  fillSubs();
+  const disp = el('form', { id: 'disposition-form' }, purposes, subs, el('label', {}, t('inbox.purpose'), purpose), el('label', {}, t('inbox.subtype'), sub),
     el('button', { type: 'submit', class: 'primary small', text: t('inbox.save') }));
   disp.addEventListener('submit', async (ev) => {
     ev.preventDefault();

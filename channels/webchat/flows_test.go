@@ -1,7 +1,11 @@
 package webchat_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"path/filepath"
 	"testing"
 
@@ -121,4 +125,27 @@ func TestChatFlowsInBrowsers(t *testing.T) {
 // pngBytes is a valid 1x1 PNG.
 func pngBytes() []byte {
 	return []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+}
+
+// TestWidgetOnAnotherSite embeds the one-line snippet in a page served from
+// another origin and opens the chat from it.
+func TestWidgetOnAnotherSite(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	g := group(t, h, "售前", nil)
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><body><h1>某宽带公司官网</h1><script src="%s/widget.js" data-group="%s" data-label="在线客服"></script></body></html>`, h.URL, g)
+	}))
+	defer site.Close()
+	ctx := bt.New(t)
+	bt.Do(t, ctx, "open the widget",
+		chromedp.Navigate(site.URL),
+		chromedp.WaitVisible(`//button[text()="在线客服"]`),
+		chromedp.Click(`//button[text()="在线客服"]`),
+		chromedp.WaitVisible(`iframe[title="在线客服"]`),
+	)
+	src := bt.Get(t, ctx, chromedp.Evaluate[string](`document.querySelector('iframe').src`))
+	if !strings.HasPrefix(src, h.URL+"/chat?") || !strings.Contains(src, "group="+g) {
+		t.Fatalf("iframe src %q", src)
+	}
 }

@@ -307,3 +307,32 @@ func TestAutoCloseAfterSilenceWithWarning(t *testing.T) {
 		t.Fatalf("ended: %+v", f)
 	}
 }
+
+func TestClosedHoursLeaveMessage(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	// Open only on a date long past: closed now.
+	g := group(t, h, "夜间", map[string]any{"hours": map[string]any{"time_zone": "Asia/Shanghai", "weekly": map[string]any{}}, "on_closed": map[string]any{"kind": "leave_message"}})
+	cu := newCustomer(t, h, "visitor-night")
+	cu.send(frame{Type: "start", Group: g})
+	f := cu.expect("overflow")
+	if f.Conversation == nil || f.Conversation.Status != "closed" {
+		t.Fatalf("overflow: %+v", f)
+	}
+	var out struct {
+		ConversationID string `json:"conversation_id"`
+	}
+	if st := h.Do("POST", "/api/v1/webchat/leave-message", "", map[string]any{"token": cu.token, "group": g, "name": "陈先生", "phone": "13800138000", "message": "明天上午请回电，宽带报修"}, &out); st != 201 {
+		t.Fatalf("leave message: %d", st)
+	}
+	var conv struct {
+		Tags []string
+	}
+	h.Do("GET", "/api/v1/conversations/"+out.ConversationID, h.AdminToken, nil, &conv)
+	if len(conv.Tags) != 1 || conv.Tags[0] != "left_message" {
+		t.Fatalf("left message conversation: %+v", conv)
+	}
+	var e struct{ Error struct{ Field string } }
+	if st := h.Do("POST", "/api/v1/webchat/leave-message", "", map[string]any{"token": cu.token, "message": " "}, &e); st != 400 || e.Error.Field != "message" {
+		t.Fatalf("empty message: %d %+v", st, e)
+	}
+}

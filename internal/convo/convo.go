@@ -148,6 +148,12 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (*history.Conversat
 		_, _ = s.hist.UpdateConversation(ctx, conv.ID, history.ConversationPatch{Status: history.StatusClosed, ClosedAt: now, EndedAt: now})
 		return nil, res, err
 	}
+	if res.Status == routing.TaskOverflowed {
+		now := time.Now()
+		if c, err := s.hist.UpdateConversation(ctx, conv.ID, history.ConversationPatch{Status: history.StatusClosed, EndedAt: now, ClosedAt: now}); err == nil {
+			conv = c
+		}
+	}
 	return conv, res, nil
 }
 

@@ -93,11 +93,15 @@ func apiError(err error) error {
 func me(c *fiber.Ctx) accounts.UserID { return httpapi.PrincipalOf(c).UserID }
 
 func (s *Service) sendMe(c *fiber.Ctx) error {
-	a, err := s.Agent(c.UserContext(), me(c))
+	te, err := s.engine(c.UserContext())
+	if err != nil {
+		return err
+	}
+	a, err := te.eng.Agent(routing.AgentID(me(c)))
 	if err != nil {
 		return apiError(err)
 	}
-	return c.JSON(agentView(a))
+	return c.JSON(te.view(a))
 }
 
 func (s *Service) hMe(c *fiber.Ctx) error { return s.sendMe(c) }
@@ -284,7 +288,7 @@ func (s *Service) hAgents(c *fiber.Ctx) error {
 	}
 	out := []AgentView{}
 	for _, a := range te.eng.Agents() {
-		out = append(out, agentView(a))
+		out = append(out, te.view(a))
 	}
 	return c.JSON(fiber.Map{"agents": out})
 }

@@ -39,6 +39,8 @@ type HeldView struct {
 	Cost     int       `json:"cost"`
 	Silent   bool      `json:"silent"`
 	Since    time.Time `json:"since"`
+	// ExpiresAt is when an offer not yet accepted is withdrawn.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // GroupView is a queue's live figures for the wallboard.
@@ -58,6 +60,23 @@ type GroupView struct {
 	Completed     int64          `json:"completed"`
 	AvgWaitS      float64        `json:"avg_wait_s"`
 	AvgHandleS    float64        `json:"avg_handle_s"`
+}
+
+// view is agentView with offer deadlines from the groups' offer timeouts.
+func (te *tenantEngine) view(a routing.AgentSnapshot) AgentView {
+	v := agentView(a)
+	for i := range v.Tasks {
+		h := &v.Tasks[i]
+		if h.Accepted {
+			continue
+		}
+		to := 20 * time.Second
+		if cfg, err := te.eng.GroupConfig(routing.GroupID(h.Group)); err == nil && cfg.OfferTimeout > 0 {
+			to = cfg.OfferTimeout
+		}
+		h.ExpiresAt = h.Since.Add(to)
+	}
+	return v
 }
 
 func agentView(a routing.AgentSnapshot) AgentView {
@@ -135,12 +154,12 @@ func (te *tenantEngine) closeSubs() {
 func (te *tenantEngine) snapshot(sub *subscriber) Message {
 	m := Message{Type: "snapshot", Agents: []AgentView{}, Groups: []GroupView{}}
 	if a, err := te.eng.Agent(sub.agent); err == nil {
-		v := agentView(a)
+		v := te.view(a)
 		m.Me = &v
 	}
 	if sub.staff {
 		for _, a := range te.eng.Agents() {
-			m.Agents = append(m.Agents, agentView(a))
+			m.Agents = append(m.Agents, te.view(a))
 		}
 	}
 	for _, g := range te.eng.Groups() {
@@ -164,7 +183,7 @@ func (te *tenantEngine) publish(evs []routing.Event, agents map[routing.AgentID]
 	av := map[routing.AgentID]AgentView{}
 	for id := range agents {
 		if a, err := te.eng.Agent(id); err == nil {
-			av[id] = agentView(a)
+			av[id] = te.view(a)
 		}
 	}
 	var gv []GroupView

@@ -50,6 +50,7 @@ async function boot() {
   st.codes = (await api('GET', '/disposition-codes')).codes;
   try { live.me = await api('GET', '/agent/me'); } catch (e) { live.me = null; }
   live.listeners.add(() => { drawState(); drawOffers(); });
+  setInterval(drawOffers, 1000); // countdown
   new Live(applyMessage, (on) => { live.connected = on; drawState(); if (on) loadConversations(); });
   connectInbox();
   await loadConversations();
@@ -83,7 +84,7 @@ function drawOffers() {
   const gname = (id) => (st.groups.find((g) => g.id === id) || {}).name || id;
   $('offers').replaceChildren(...offers.map((o) => el('div', { class: 'offer-card', dataset: { task: o.task_id } },
     el('strong', { text: `${t('inbox.offer')} · ${o.channel}` }),
-    el('span', { class: 'muted', text: `${gname(o.group)} · ${Math.max(0, Math.round((Date.now() - new Date(o.since)) / 1000))}s` }),
+    el('span', { class: 'muted countdown', text: `${gname(o.group)} · ${o.expires_at ? Math.max(0, Math.round((new Date(o.expires_at) - Date.now()) / 1000)) + 's' : ''}` }),
     el('div', { class: 'row' },
       el('button', { type: 'button', class: 'primary small accept', text: t('act.accept') + ' (Alt+A)', onclick: () => accept(o.task_id) }),
       el('button', { type: 'button', class: 'small reject', text: t('act.reject'), onclick: () => api('POST', `/tasks/${o.task_id}/reject`).catch(() => {}) })))));

@@ -103,6 +103,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := h.db.Optimize(ctx); err != nil {
+		h.log.Warn("embedded store indexes", "err", err)
+	}
 	h.app = h.newApp()
 	h.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

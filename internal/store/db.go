@@ -107,6 +107,15 @@ func (d *DB) Collection(name string) *Collection {
 	return &Collection{c: d.db.Collection(name), name: name, m: d.metrics}
 }
 
+// Optimize brings the embedded server's id indexes up to date (a no-op on
+// MongoDB); call it after start-up has created the collections.
+func (d *DB) Optimize(ctx context.Context) error {
+	if d.embedded == nil {
+		return nil
+	}
+	return d.embedded.IndexNow(ctx)
+}
+
 // Global returns an unscoped collection. Only the few records that exist
 // before a tenant is known use it: tenants themselves and login sessions.
 func (d *DB) Global(name string) *mongo.Collection { return d.db.Collection(name) }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -19,6 +20,7 @@ import (
 // SQLite runs in WAL mode with FerretDB's defaults: a write is committed
 // before the server answers, so an acknowledged write survives kill -9.
 type Embedded struct {
+	index  *idIndexer
 	uri    string
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -69,8 +71,20 @@ func StartEmbedded(dir, sync string, logger *slog.Logger) (*Embedded, error) {
 		_ = f.Run(ctx)
 	}()
 	e.uri = f.MongoDBURI() // blocks until the listener is bound
+	x := &idIndexer{dir: abs, log: logger}
+	e.done.Add(1)
+	go func() {
+		defer e.done.Done()
+		x.run(ctx, 2*time.Second)
+	}()
+	e.index = x
 	return e, nil
 }
+
+// IndexNow adds the id lookup indexes to collections created since the last
+// pass (see idIndexer); the hub calls it once its services have created
+// their collections.
+func (e *Embedded) IndexNow(ctx context.Context) error { return e.index.once(ctx) }
 
 // URI is the mongodb:// address of the embedded server.
 func (e *Embedded) URI() string { return e.uri }

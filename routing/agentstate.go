@@ -70,7 +70,7 @@ func (e *Engine) signOut(a *agent, reason string) {
 		o := a.held[0]
 		t := o.t
 		if !o.accepted { // setState withdrew them; defensive
-			e.emit(e.taskEvent(EventOfferWithdrawn, t, a, o.g, reason))
+			e.emitTask(EventOfferWithdrawn, t, a, o.g, reason)
 			e.release(o)
 			if len(t.offers) == 0 && t.status == TaskOffered {
 				e.requeue(t, reason)

@@ -60,7 +60,8 @@ func sortedMembers(g *group) []*membership {
 // waitingIn lists the queued tasks whose group is g, best first.
 func (e *Engine) waitingIn(g *group) []*task {
 	var ts []*task
-	for _, b := range g.buckets {
+	for bi := range g.buckets {
+		b := &g.buckets[bi]
 		for _, q := range b.h.s {
 			if q.q.t.group == g {
 				ts = append(ts, q.q.t)
@@ -96,9 +97,13 @@ func (e *Engine) RemoveGroup(id GroupID) ([]Event, error) {
 		return nil, fmt.Errorf("group %q: %w", id, ErrUnknownGroup)
 	}
 	busy := g.waiting > 0 || g.entries > 0 || g.offersOut > 0
-	for _, t := range e.tasks {
+	for _, s := range e.tasks.slots {
+		t := s.t
 		if busy {
 			break
+		}
+		if t == nil {
+			continue
 		}
 		if t.group == g || (t.assigned != nil && t.assigned.g == g) {
 			busy = true
@@ -149,9 +154,9 @@ func (e *Engine) removeMembership(a *agent, m *membership) {
 }
 
 func (e *Engine) addMembership(a *agent, g *group, level, cp int) {
-	m := &membership{a: a, g: g, level: level, cap: cp, av: make([]availEntry, len(e.chNames))}
-	for i := range m.av {
-		m.av[i].m = m
+	m := &membership{a: a, g: g, level: level, cap: cp}
+	if n := len(e.chNames); n > len(m.apos) {
+		m.aposX = make([]int32, n-len(m.apos))
 	}
 	g.members[a.id] = m
 	e.countState(g, a.state, 1)
@@ -180,7 +185,10 @@ func (e *Engine) UpsertAgent(cfg AgentConfig) ([]Event, error) {
 	if a == nil {
 		e.agentOrd++
 		a = &agent{id: cfg.ID, ord: e.agentOrd, state: StateSignedOut, since: e.cur, connected: true,
-			chCount: make([]int, len(e.chNames)), membIdx: map[GroupID]*membership{}, idleAt: e.curNs}
+			membIdx: map[GroupID]*membership{}, idleAt: e.curNs}
+		n := len(e.chNames)
+		counts := make([]int, 2*n) // chCount and chMax side by side
+		a.chCount, a.chMax = counts[:n:n], counts[n:]
 		a.graceTm = timer{kind: tmGrace, a: a}
 		a.breakTm = timer{kind: tmBreak, a: a}
 		a.acwTm = timer{kind: tmWrap, a: a}
@@ -191,9 +199,13 @@ func (e *Engine) UpsertAgent(cfg AgentConfig) ([]Event, error) {
 	if a.capacity == 0 {
 		a.capacity = e.opts.DefaultCapacity
 	}
-	a.chMax = make([]int, len(e.chNames))
+	clear(a.chMax)
+	a.hasChMax = false
 	for ch, n := range cfg.ChannelMax {
 		a.chMax[e.chIdx[ch]] = n
+		if n > 0 {
+			a.hasChMax = true
+		}
 	}
 	for _, m := range slices.Clone(a.memb) {
 		if _, ok := cfg.Groups[m.g.id]; !ok {
@@ -554,8 +566,8 @@ func (e *Engine) Enqueue(spec TaskSpec) (EnqueueResult, []Event, error) {
 	if err != nil {
 		return EnqueueResult{}, nil, err
 	}
-	e.tasks[t.id] = t
-	e.placeTask(t, e.groups[spec.Group], ReasonNew, t.groupSince, !e.restoring, 0)
+	e.tasks.put(t)
+	e.placeTask(t, t.group, ReasonNew, t.groupSince, !e.restoring, 0)
 	e.flush()
 	res := EnqueueResult{Task: t.id, Status: t.status, Group: t.group.id, Action: t.action}
 	if t.status == TaskQueued {
@@ -581,14 +593,15 @@ func (e *Engine) newTask(spec TaskSpec) (*task, error) {
 		return nil, cfgErr("task", "id", "must not be empty")
 	}
 	scope := func() string { return fmt.Sprintf("task %q", spec.ID) } // only built on errors
-	if e.tasks[spec.ID] != nil {
+	if e.tasks.get(spec.ID) != nil {
 		return nil, fmt.Errorf("%s: %w", scope(), ErrDuplicateTask)
 	}
-	ch, ok := e.chIdx[spec.Channel]
+	ch, ok := e.chIndex(spec.Channel)
 	if !ok {
 		return nil, fmt.Errorf("%s: channel %q: %w", scope(), spec.Channel, ErrUnknownChannel)
 	}
-	if e.groups[spec.Group] == nil {
+	g := e.groups[spec.Group]
+	if g == nil {
 		return nil, fmt.Errorf("%s: group %q: %w", scope(), spec.Group, ErrUnknownGroup)
 	}
 	if spec.RequiredLevel < 0 {
@@ -612,9 +625,17 @@ func (e *Engine) newTask(spec TaskSpec) (*task, error) {
 		seq = e.taskSeq + 1
 	}
 	e.taskSeq = max(e.taskSeq, seq)
-	t := &task{id: spec.ID, channel: spec.Channel, ch: ch, contact: spec.Contact, lastAgent: spec.LastAgent,
+	var t *task
+	if n := len(e.freeTasks); n > 0 {
+		t = e.freeTasks[n-1]
+		e.freeTasks[n-1] = nil
+		e.freeTasks = e.freeTasks[:n-1]
+	} else {
+		t = new(task)
+	}
+	*t = task{id: spec.ID, ch: int32(ch), contact: spec.Contact, lastAgent: spec.LastAgent,
 		reqLevel: spec.RequiredLevel, reqSkills: slices.Clone(spec.RequiredSkills), prio: spec.Priority,
-		enq: enq.UnixNano(), enqAt: enq, seq: seq, groupSince: since, group: e.groups[spec.Group]}
+		enq: enq.UnixNano(), enqAt: enq, seq: seq, groupSince: since, group: g}
 	t.tm = timer{kind: tmTask, t: t}
 	return t, nil
 }
@@ -663,7 +684,7 @@ func (e *Engine) Reject(agentID AgentID, taskID TaskID, reason string) ([]Event,
 	if reason == "" {
 		reason = ReasonOfferRejected
 	}
-	e.emit(e.taskEvent(EventOfferRejected, t, o.a, o.g, reason))
+	e.emitTask(EventOfferRejected, t, o.a, o.g, reason)
 	e.release(o)
 	e.exclude(t, o.a)
 	if len(t.offers) == 0 {
@@ -710,7 +731,7 @@ func (e *Engine) Transfer(taskID TaskID, to TransferTarget, reason string) ([]Ev
 			return nil, fmt.Errorf("agent %q: %w", to.Agent, ErrAgentNotRoutable)
 		}
 		m2 = a2.membIdx[t.group.id]
-		if !e.fitsCost(a2, m2, t.group, t.ch) {
+		if !e.fitsCost(a2, m2, t.group, int(t.ch)) {
 			return nil, fmt.Errorf("agent %q: %w", to.Agent, ErrAgentAtCapacity)
 		}
 	}
@@ -731,7 +752,7 @@ func (e *Engine) Transfer(taskID TaskID, to TransferTarget, reason string) ([]Ev
 		e.emit(ev)
 		for len(t.offers) > 0 {
 			o := t.offers[0]
-			e.emit(e.taskEvent(EventOfferWithdrawn, t, o.a, o.g, ReasonTransferred))
+			e.emitTask(EventOfferWithdrawn, t, o.a, o.g, ReasonTransferred)
 			e.release(o)
 		}
 	case TaskAssigned:
@@ -790,7 +811,7 @@ func (e *Engine) Cancel(taskID TaskID, reason string) ([]Event, error) {
 	case TaskOffered:
 		for len(t.offers) > 0 {
 			o := t.offers[0]
-			e.emit(e.taskEvent(EventOfferWithdrawn, t, o.a, o.g, ReasonAbandoned))
+			e.emitTask(EventOfferWithdrawn, t, o.a, o.g, ReasonAbandoned)
 			e.release(o)
 		}
 	default:
@@ -834,7 +855,7 @@ func (e *Engine) Touch(taskID TaskID, at time.Time) ([]Event, error) {
 			if e.overLimits(a) {
 				a.overOK = true
 			}
-			e.emit(e.taskEvent(EventTaskActive, t, a, o.g, ""))
+			e.emitTask(EventTaskActive, t, a, o.g, "")
 			e.touch(a)
 		}
 		e.scheduleSilence(o)

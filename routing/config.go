@@ -67,8 +67,10 @@ type Options struct {
 	FirstSeq uint64
 	// Outbox makes mutating methods return nil events and keep them, in
 	// order, in an outbox that the hub empties with Drain (for example to
-	// persist them in batches). It saves one allocation per call; the hub
-	// must drain regularly or the outbox grows without bound.
+	// persist them in batches). Drained into a reused slice, events then
+	// cost no allocation at all (returned events share chunks of about
+	// 32 KiB, one allocation per ~97 events); the hub must drain regularly
+	// or the outbox grows without bound.
 	Outbox bool
 	// MaxOverflowHops bounds chains of group overflows (0 = 8); a task
 	// exceeding it is rejected with reason "overflow_loop".

@@ -32,6 +32,11 @@
 // tells how long the task had waited; task_completed carries the handle time
 // in Duration; agent_state_changed carries the time spent in FromState.
 //
+// A returned slice is the call's own: its capacity equals its length and the
+// engine never writes to it again, so it may be kept, modified or appended
+// to (appending copies it). Consecutive calls' slices share one ~32 KiB
+// backing array, which stays in memory while any of them is kept.
+//
 // Alternatively, with [Options.Outbox], methods return nil and the events
 // wait, in order, in an outbox that the hub empties with [Engine.Drain]
 // (allocation-free; suited to persisting events in batches).

@@ -23,7 +23,7 @@ type Engine struct {
 
 	groups map[GroupID]*group
 	agents map[AgentID]*agent
-	tasks  map[TaskID]*task
+	tasks  taskTable
 
 	timers   iheap[*timer]
 	timerSeq uint64
@@ -41,10 +41,18 @@ type Engine struct {
 	restoring bool
 
 	dirtyTasks  []*task
+	freeTasks   []*task  // finished tasks for newTask to reuse
+	relOffers   []*offer // offers released by the current call
+	freeOffers  []*offer // offers released by ended calls, for newOffer
 	dirtyAgents []*agent
+	spareTasks  []*task  // flush's other buffer for dirtyTasks
+	spareAgents []*agent // flush's other buffer for dirtyAgents
 	availQ      []*agent
-	buf         []Event
-	outbox      []Event
+	arena       []Event // returned events (see evChunk)
+	arStart     int     // start of the current call's events in arena
+	outbox      []Event // Options.Outbox
+	obDone      int     // outbox events of ended calls
+	scratch     Event   // event built while restoring (not emitted)
 	walkBuf     []int32
 	candBuf     []*membership
 	fbBuf       []*membership
@@ -86,7 +94,7 @@ func New(opts Options) (*Engine, error) {
 		custom: map[AgentState]bool{},
 		groups: map[GroupID]*group{},
 		agents: map[AgentID]*agent{},
-		tasks:  map[TaskID]*task{},
+		tasks:  newTaskTable(),
 	}
 	names := []Channel{ChannelVoice, ChannelVideo, ChannelWebChat, ChannelWeChat, ChannelSMS}
 	var extra []Channel
@@ -124,20 +132,21 @@ func New(opts Options) (*Engine, error) {
 
 // group is a skill group and its queue.
 type group struct {
-	id      GroupID
-	cfg     GroupConfig
+	// first cache line: what an agent looking for a task reads
+	buckets []bucket // by value; queue entries refer to them by index
+	entries int      // queue entries (incl. tasks escalated here)
 	cost    []int
 	minCost int
-	buckets []*bucket
+
 	// avail holds, per channel, the members that could take a task of
 	// that channel now, ordered by the group's strategy. A channel's heap
 	// is created when a task of that channel first queues in the group.
-	avail    []*iheap[aslot]
+	avail    []*aheap
 	activeCh []int
+	id       GroupID
 	members  map[AgentID]*membership
 
 	waiting   int // tasks of this group queued (incl. reserved)
-	entries   int // queue entries (incl. tasks escalated here)
 	offersOut int
 	signedIn  int
 	onBreak   int
@@ -149,6 +158,8 @@ type group struct {
 	accepted, acceptedInSL, abandoned, overflowed, completed int64
 	ewmaWait, ewmaHandle                                     float64
 	hasHandle                                                bool
+
+	cfg GroupConfig
 }
 
 type prioCount struct{ p, n int }
@@ -158,14 +169,14 @@ type prioCount struct{ p, n int }
 type bucket struct {
 	ch       int
 	maxLevel int
-	h        iheap[qslot]
+	h        qheap
 }
 
 // qentry is a task in one bucket.
 type qentry struct {
 	t   *task
 	g   *group
-	b   *bucket
+	bi  int // index of the bucket in g.buckets
 	pos int
 }
 
@@ -190,63 +201,75 @@ func qLess(x, y qslot) bool {
 	return x.seq < y.seq
 }
 
-// membership is an agent in a group; one availEntry per active channel of
-// the group sits in that channel's avail heap while the agent could take a
-// task of that channel.
+// membership is an agent in a group; for each active channel of the group
+// the membership sits in that channel's avail heap while the agent could
+// take a task of that channel (*pos(ch) is its 1-based place there, 0 when
+// out). The places of the built-in channels are stored inline.
 type membership struct {
 	a     *agent
 	g     *group
 	level int
 	cap   int
 	held  int
-	av    []availEntry // by channel, allocated with the membership
 	rr    int64
+	apos  [nBuiltinCh]int32
+	aposX []int32 // channels added by Options.ChannelCost
 }
 
-type availEntry struct {
-	m   *membership
-	pos int
+// nBuiltinCh is the number of built-in channels (indices 0-4, see New).
+const nBuiltinCh = 5
+
+// pos returns where m's place in its group's avail heap of channel ch is
+// kept.
+func (m *membership) pos(ch int) *int32 {
+	if ch < nBuiltinCh {
+		return &m.apos[ch]
+	}
+	return &m.aposX[ch-nBuiltinCh]
 }
 
 // aslot is an avail heap element with the strategy key inline.
 type aslot struct {
 	key [3]int64
-	en  *availEntry
+	m   *membership
 }
 
+// agent is an agent. The fields read by routing decisions come first, so
+// that they share the first cache lines of the object.
 type agent struct {
 	id         AgentID
-	cfg        AgentConfig
-	ord        int64
-	capacity   int
-	chMax      []int
 	state      AgentState
-	reason     string
-	since      time.Time
-	connected  bool
 	used       int
-	chCount    []int
+	capacity   int
 	exclusive  int
+	inAvail    int // avail heap entries of this agent
 	held       []*offer
 	memb       []*membership
-	membIdx    map[GroupID]*membership
 	idleAt     int64
+	ord        int64
+	chCount    []int
+	chMax      []int // adjacent to chCount in memory
+	pending    []TaskID
 	handled    int
-	noAnswer   int
+	connected  bool
+	hasChMax   bool // some chMax is set
 	overOK     bool
 	dirty      bool
 	availDirty bool
-	inAvail    int // avail heap entries of this agent
-	mark       uint64
+	acwDone    bool
 	breakReq   bool
+	reserved   []*task
+	mark       uint64
+	membIdx    map[GroupID]*membership
+	noAnswer   int
+	cfg        AgentConfig
+	reason     string
+	since      time.Time
 	breakWhy   string
 	breakDur   time.Duration
 	breakUntil time.Time
 	acwStart   time.Time
 	acwUntil   time.Time
-	acwDone    bool
-	pending    []TaskID
-	reserved   []*task
 	graceTm    timer
 	breakTm    timer
 	acwTm      timer
@@ -273,38 +296,40 @@ type exclusion struct {
 	until int64
 }
 
+// task is a task. The fields read by routing decisions and events come
+// first (task objects are 64-byte aligned: 448 bytes is a size class).
 type task struct {
 	id          TaskID
-	channel     Channel
-	ch          int
-	contact     ContactID
-	lastAgent   AgentID
-	reqLevel    int
-	reqSkills   []GroupID
+	status      TaskStatus
+	group       *group
 	prio        int
 	enq         int64
-	enqAt       time.Time
 	seq         uint64
-	group       *group
-	groupSince  time.Time
-	maxLevel    int
-	extra       []*group
-	boostIdx    int
-	escIdx      int
+	ch          int32 // channel index (see Engine.chNames)
 	maxWaitDone bool
-	status      TaskStatus
-	entries     []*qentry
-	qe0         qentry // the entry in the task's own group (no allocation)
-	offers      []*offer
+	ringing     bool // offered to several agents at once (ring-all)
+	dirty       bool
+	offersCount int
+	enqAt       time.Time
+	contact     ContactID
 	assigned    *offer
+	qe0         qentry    // the entry in the task's own group, in use when qe0.t != nil
+	more        []*qentry // entries in groups the task was escalated to
+	offers      []*offer  // pending offers; backed by offBuf unless ringing
+	offBuf      [1]*offer
+	maxLevel    int
+	reqSkills   []GroupID
 	excl        []exclusion
 	reservedFor *agent
 	resUntil    int64
-	offersCount int
-	ringing     bool // offered to several agents at once (ring-all)
+	extra       []*group
+	lastAgent   AgentID
+	reqLevel    int
+	groupSince  time.Time
+	boostIdx    int
+	escIdx      int
 	lastAct     int64
 	action      *OverflowAction
-	dirty       bool
 	tm          timer
 }
 
@@ -339,42 +364,140 @@ func (e *Engine) begin(now time.Time) {
 	e.last = now
 	e.cur = now
 	e.curNs = now.UnixNano()
-	e.buf = e.buf[:0]
+	e.discardUncommitted()
 }
 
-// end routes whatever became routable and returns the call's events (a
-// fresh slice of exactly their number; the build buffer is reused).
+// maxFree bounds the finished tasks and released offers kept for reuse
+// (the rest is left to the garbage collector): reuse saves an allocation
+// per task and per offer at a steady rate without holding on to the
+// memory of a past peak.
+const maxFree = 1024
+
+// evChunk is the number of events in one chunk of the event arena: the
+// events of consecutive calls are written into one chunk one after the
+// other, and each call returns its own part of the chunk (with its capacity
+// capped at its length, so that appending to it never touches a
+// neighbour's events). The engine never writes to a part once returned, so
+// returned slices stay valid for as long as the caller keeps them; one
+// allocation serves many calls and no copy is made.
+const evChunk = 97 // 97 events of 336 bytes fill a 32 KiB size class
+
+// discardUncommitted drops the events of a call that returned without
+// ending (an error after an emit): they are never delivered.
+func (e *Engine) discardUncommitted() {
+	if e.opts.Outbox {
+		if len(e.outbox) > e.obDone {
+			clear(e.outbox[e.obDone:])
+			e.outbox = e.outbox[:e.obDone]
+		}
+		return
+	}
+	if len(e.arena) > e.arStart {
+		clear(e.arena[e.arStart:])
+		e.arena = e.arena[:e.arStart]
+	}
+}
+
+// end routes whatever became routable and returns the call's events (its
+// own part of the event arena, see evChunk; nil with Options.Outbox or
+// when there are none).
 func (e *Engine) end() []Event {
 	e.flush()
 	e.refreshAvail()
-	if len(e.buf) == 0 {
-		return nil
+	for i, o := range e.relOffers {
+		if len(e.freeOffers) < maxFree {
+			*o = offer{}
+			e.freeOffers = append(e.freeOffers, o)
+		}
+		e.relOffers[i] = nil
 	}
+	e.relOffers = e.relOffers[:0]
 	if e.opts.Outbox {
-		e.outbox = append(e.outbox, e.buf...)
-		clear(e.buf)
-		e.buf = e.buf[:0]
+		e.obDone = len(e.outbox)
 		return nil
 	}
-	out := make([]Event, len(e.buf))
-	copy(out, e.buf)
-	clear(e.buf)
-	e.buf = e.buf[:0]
+	n := len(e.arena)
+	if n == e.arStart {
+		return nil
+	}
+	out := e.arena[e.arStart:n:n]
+	e.arStart = n
+	if cap(e.arena) > evChunk {
+		// a chunk grown for a call with many events: later calls start a
+		// normal one rather than pin this one
+		e.arena, e.arStart = nil, 0
+	}
 	return out
+}
+
+// newEvent appends a zero event for the current call and returns it for
+// the caller to fill; Seq and Time are set.
+func (e *Engine) newEvent() *Event {
+	e.seq++
+	var ev *Event
+	if e.opts.Outbox {
+		e.outbox = append(e.outbox, Event{})
+		ev = &e.outbox[len(e.outbox)-1]
+	} else {
+		if len(e.arena) == cap(e.arena) {
+			e.growArena()
+		}
+		e.arena = e.arena[:len(e.arena)+1]
+		ev = &e.arena[len(e.arena)-1]
+	}
+	ev.Seq = e.seq
+	ev.Time = e.cur
+	return ev
+}
+
+// growArena starts a new arena chunk, moving the current call's events to
+// it (the old chunk keeps only events already returned).
+func (e *Engine) growArena() {
+	n := len(e.arena) - e.arStart
+	c := evChunk
+	if n >= c/2 {
+		c = 2 * n
+	}
+	a := make([]Event, n, c)
+	copy(a, e.arena[e.arStart:])
+	clear(e.arena[e.arStart:])
+	e.arena, e.arStart = a, 0
 }
 
 func (e *Engine) emit(ev Event) {
 	if e.restoring {
 		return
 	}
-	e.seq++
-	ev.Seq = e.seq
-	ev.Time = e.cur
-	e.buf = append(e.buf, ev)
+	p := e.newEvent()
+	ev.Seq, ev.Time = p.Seq, p.Time
+	*p = ev
+}
+
+// emitTask emits a task event (see taskEvent), built in place, and returns
+// it for the caller to set more fields before emitting anything else.
+func (e *Engine) emitTask(typ EventType, t *task, a *agent, g *group, reason string) *Event {
+	var ev *Event
+	if e.restoring {
+		e.scratch = Event{}
+		ev = &e.scratch
+	} else {
+		ev = e.newEvent()
+	}
+	ev.Type, ev.TaskID, ev.ContactID, ev.Channel, ev.Reason = typ, t.id, t.contact, e.chNames[t.ch], reason
+	ev.Priority, ev.EnqueuedAt, ev.Offers = t.prio, t.enqAt, t.offersCount
+	if a != nil {
+		ev.AgentID = a.id
+	}
+	if g != nil {
+		ev.GroupID = g.id
+	} else if t.group != nil {
+		ev.GroupID = t.group.id
+	}
+	return ev
 }
 
 func (e *Engine) taskEvent(typ EventType, t *task, a *agent, g *group, reason string) Event {
-	ev := Event{Type: typ, TaskID: t.id, ContactID: t.contact, Channel: t.channel, Reason: reason,
+	ev := Event{Type: typ, TaskID: t.id, ContactID: t.contact, Channel: e.chNames[t.ch], Reason: reason,
 		Priority: t.prio, EnqueuedAt: t.enqAt, Offers: t.offersCount}
 	if a != nil {
 		ev.AgentID = a.id
@@ -433,7 +556,7 @@ func (e *Engine) flush() {
 	for len(e.dirtyTasks) > 0 || len(e.dirtyAgents) > 0 {
 		if len(e.dirtyTasks) > 0 {
 			ts := e.dirtyTasks
-			e.dirtyTasks = nil
+			e.dirtyTasks, e.spareTasks = e.spareTasks[:0], nil
 			if len(ts) > 1 {
 				slices.SortFunc(ts, func(a, b *task) int {
 					if taskLess(a, b) {
@@ -449,10 +572,12 @@ func (e *Engine) flush() {
 				t.dirty = false
 				e.dispatch(t)
 			}
+			clear(ts)
+			e.spareTasks = ts[:0]
 			continue
 		}
 		as := e.dirtyAgents
-		e.dirtyAgents = nil
+		e.dirtyAgents, e.spareAgents = e.spareAgents[:0], nil
 		if len(as) > 1 {
 			slices.SortFunc(as, func(a, b *agent) int {
 				if a.idleAt != b.idleAt {
@@ -468,6 +593,8 @@ func (e *Engine) flush() {
 			a.dirty = false
 			e.matchAgent(a)
 		}
+		clear(as)
+		e.spareAgents = as[:0]
 	}
 }
 
@@ -527,9 +654,10 @@ func (e *Engine) Tick(now time.Time) []Event {
 func (e *Engine) Drain(dst []Event) []Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	dst = append(dst, e.outbox...)
+	dst = append(dst, e.outbox[:e.obDone]...)
 	clear(e.outbox)
 	e.outbox = e.outbox[:0]
+	e.obDone = 0
 	return dst
 }
 
@@ -587,6 +715,25 @@ func taskLess(a, b *task) bool {
 	return a.seq < b.seq
 }
 
+// chIndex returns the index of channel c (the built-in channels come first,
+// in a fixed order; see New).
+func (e *Engine) chIndex(c Channel) (int, bool) {
+	switch c {
+	case ChannelVoice:
+		return 0, true
+	case ChannelVideo:
+		return 1, true
+	case ChannelWebChat:
+		return 2, true
+	case ChannelWeChat:
+		return 3, true
+	case ChannelSMS:
+		return 4, true
+	}
+	i, ok := e.chIdx[c]
+	return i, ok
+}
+
 func (e *Engine) agentByID(id AgentID) (*agent, error) {
 	a := e.agents[id]
 	if a == nil {
@@ -596,7 +743,7 @@ func (e *Engine) agentByID(id AgentID) (*agent, error) {
 }
 
 func (e *Engine) taskByID(id TaskID) (*task, error) {
-	t := e.tasks[id]
+	t := e.tasks.get(id)
 	if t == nil {
 		return nil, fmt.Errorf("task %q: %w", id, ErrUnknownTask)
 	}
@@ -621,7 +768,7 @@ func (e *Engine) fitsCost(a *agent, m *membership, g *group, ch int) bool {
 	if a.used+g.cost[ch] > a.capacity {
 		return false
 	}
-	if mx := a.chMax[ch]; mx > 0 && a.chCount[ch] >= mx {
+	if a.hasChMax && a.chMax[ch] > 0 && a.chCount[ch] >= a.chMax[ch] {
 		return false
 	}
 	if a.exclusive > 0 || (e.exclusive[ch] && len(a.held) > 0) {
@@ -650,7 +797,7 @@ func (e *Engine) eligible(a *agent, m *membership, g *group, t *task, lvl int) b
 	if lvl > 0 && m != nil && m.level > lvl {
 		return false
 	}
-	return e.fitsCost(a, m, g, t.ch) && e.skillsOK(a, t)
+	return e.fitsCost(a, m, g, int(t.ch)) && e.skillsOK(a, t)
 }
 
 // exclusion returns until when a is excluded from t.

@@ -24,9 +24,10 @@ func (e *Engine) checkInvariantsLocked() error {
 		}
 	}
 	queuedIn := map[*group]int{}
-	for id, t := range e.tasks {
-		if t.id != id {
-			return fmt.Errorf("task map key %q != id %q", id, t.id)
+	for _, t := range e.tasks.appendTo(nil) {
+		id := t.id
+		if e.tasks.get(id) != t {
+			return fmt.Errorf("task table: %q not found", id)
 		}
 		if e.groups[t.group.id] != t.group {
 			return fmt.Errorf("task %q: group %q not configured", id, t.group.id)
@@ -44,24 +45,24 @@ func (e *Engine) checkInvariantsLocked() error {
 					return fmt.Errorf("task %q reserved but not in agent list", id)
 				}
 			}
-			if len(t.entries) != want {
-				return fmt.Errorf("task %q: %d entries, want %d", id, len(t.entries), want)
+			if len(t.entryList()) != want {
+				return fmt.Errorf("task %q: %d entries, want %d", id, len(t.entryList()), want)
 			}
-			for _, q := range t.entries {
-				if q.pos == 0 || q.b.h.s[q.pos-1].q != q {
+			for _, q := range t.entryList() {
+				if q.pos == 0 || q.g.buckets[q.bi].h.s[q.pos-1].q != q {
 					return fmt.Errorf("task %q: entry not in its bucket", id)
 				}
 				lvl := 0
 				if q.g == t.group {
 					lvl = t.maxLevel
 				}
-				if q.b.ch != t.ch || q.b.maxLevel != lvl {
+				if b := &q.g.buckets[q.bi]; b.ch != int(t.ch) || b.maxLevel != lvl {
 					return fmt.Errorf("task %q: wrong bucket", id)
 				}
 			}
 		case TaskOffered:
-			if len(t.offers) == 0 || t.assigned != nil || len(t.entries) != 0 || t.reservedFor != nil {
-				return fmt.Errorf("task %q offered: offers=%d assigned=%v entries=%d", id, len(t.offers), t.assigned != nil, len(t.entries))
+			if len(t.offers) == 0 || t.assigned != nil || len(t.entryList()) != 0 || t.reservedFor != nil {
+				return fmt.Errorf("task %q offered: offers=%d assigned=%v entries=%d", id, len(t.offers), t.assigned != nil, len(t.entryList()))
 			}
 			if len(t.offers) > 1 && !t.ringing {
 				return fmt.Errorf("task %q offered to %d agents in a %s group", id, len(t.offers), t.group.cfg.Strategy)
@@ -78,7 +79,7 @@ func (e *Engine) checkInvariantsLocked() error {
 			}
 		case TaskAssigned:
 			o := t.assigned
-			if o == nil || len(t.offers) != 0 || len(t.entries) != 0 || !o.accepted || o.t != t || !slices.Contains(o.a.held, o) {
+			if o == nil || len(t.offers) != 0 || len(t.entryList()) != 0 || !o.accepted || o.t != t || !slices.Contains(o.a.held, o) {
 				return fmt.Errorf("task %q assigned inconsistently", id)
 			}
 			if e.agents[o.a.id] != o.a {
@@ -91,10 +92,11 @@ func (e *Engine) checkInvariantsLocked() error {
 	for gid, g := range e.groups {
 		entries := 0
 		prio := map[int]int{}
-		for _, b := range g.buckets {
+		for bi := range g.buckets {
+			b := &g.buckets[bi]
 			for i, sl := range b.h.s {
 				q := sl.q
-				if q.pos != i+1 || q.b != b || q.g != g {
+				if q.pos != i+1 || q.bi != bi || q.g != g {
 					return fmt.Errorf("group %q: bucket entry %d bad", gid, i)
 				}
 				if sl.prio != q.t.prio || sl.enq != q.t.enq || sl.seq != q.t.seq {
@@ -106,7 +108,7 @@ func (e *Engine) checkInvariantsLocked() error {
 				if i > 0 && taskLess(q.t, b.h.s[(i-1)/4].q.t) {
 					return fmt.Errorf("group %q: queue order broken", gid)
 				}
-				if q.t.status != TaskQueued || e.tasks[q.t.id] != q.t || !slices.Contains(q.t.entries, q) {
+				if q.t.status != TaskQueued || e.tasks.get(q.t.id) != q.t || !slices.Contains(q.t.entryList(), q) {
 					return fmt.Errorf("group %q: stale entry for task %q", gid, q.t.id)
 				}
 				entries++
@@ -141,12 +143,12 @@ func (e *Engine) checkInvariantsLocked() error {
 			}
 			for _, ch := range g.activeCh {
 				want := e.routable(m.a) && e.fitsCost(m.a, m, g, ch)
-				en := &m.av[ch]
-				in := en.pos != 0
+				p := *m.pos(ch)
+				in := p != 0
 				if want != in {
 					return fmt.Errorf("group %q ch %s: agent %q avail=%v want %v", gid, e.chNames[ch], aid, in, want)
 				}
-				if in && (g.avail[ch].s[en.pos-1].key != g.keyFor(m) || g.avail[ch].s[en.pos-1].en != en || en.m != m) {
+				if in && (g.avail[ch].s[p-1].key != g.keyFor(m) || g.avail[ch].s[p-1].m != m) {
 					return fmt.Errorf("group %q: agent %q stale avail entry", gid, aid)
 				}
 			}
@@ -162,8 +164,7 @@ func (e *Engine) checkInvariantsLocked() error {
 				continue
 			}
 			for i, sl := range h.s {
-				en := sl.en
-				if en.pos != i+1 || g.members[en.m.a.id] != en.m || &en.m.av[ch] != en {
+				if int(*sl.m.pos(ch)) != i+1 || g.members[sl.m.a.id] != sl.m || sl.m.g != g {
 					return fmt.Errorf("group %q: avail entry %d bad", gid, i)
 				}
 				if i > 0 && h.less(sl, h.s[(i-1)/4]) {
@@ -178,7 +179,7 @@ func (e *Engine) checkInvariantsLocked() error {
 		ch := make([]int, len(a.chCount))
 		mh := map[*membership]int{}
 		for _, o := range a.held {
-			if o.a != a || e.tasks[o.t.id] != o.t {
+			if o.a != a || e.tasks.get(o.t.id) != o.t {
 				return fmt.Errorf("agent %q holds stale offer of %q", aid, o.t.id)
 			}
 			used += o.cost
@@ -216,8 +217,9 @@ func (e *Engine) checkInvariantsLocked() error {
 		}
 		inAvail := 0
 		for _, m := range a.memb {
-			for i := range m.av {
-				if m.av[i].pos != 0 {
+			for ch := range e.chNames {
+				p := *m.pos(ch)
+				if p != 0 {
 					inAvail++
 				}
 			}
@@ -250,7 +252,8 @@ func (e *Engine) checkInvariantsLocked() error {
 	}
 	// completeness: no queued task has an eligible, available, never
 	// excluded agent.
-	for id, t := range e.tasks {
+	for _, t := range e.tasks.appendTo(nil) {
+		id := t.id
 		if t.status != TaskQueued {
 			continue
 		}
@@ -276,4 +279,13 @@ func (e *Engine) checkInvariantsLocked() error {
 		}
 	}
 	return nil
+}
+
+// entryList lists t's queue entries (own group first).
+func (t *task) entryList() []*qentry {
+	var qs []*qentry
+	if t.qe0.t != nil {
+		qs = append(qs, &t.qe0)
+	}
+	return append(qs, t.more...)
 }

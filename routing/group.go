@@ -3,7 +3,7 @@ package routing
 import "math"
 
 func (e *Engine) newGroup(cfg GroupConfig) *group {
-	g := &group{id: cfg.ID, members: map[AgentID]*membership{}, avail: make([]*iheap[aslot], len(e.chNames))}
+	g := &group{id: cfg.ID, members: map[AgentID]*membership{}, avail: make([]*aheap, len(e.chNames))}
 	e.applyGroupConfig(g, cfg)
 	return g
 }
@@ -24,7 +24,7 @@ func (e *Engine) activate(g *group, ch int) {
 	if g.avail[ch] != nil {
 		return
 	}
-	g.avail[ch] = &iheap[aslot]{less: availLess, setPos: func(x aslot, p int) { x.en.pos = p }}
+	g.avail[ch] = &aheap{ch: ch}
 	g.activeCh = append(g.activeCh, ch)
 	for _, m := range g.members {
 		e.touch(m.a)
@@ -35,8 +35,9 @@ func (e *Engine) activate(g *group, ch int) {
 func (g *group) availCount() int {
 	n := 0
 	for _, m := range g.members {
-		for i := range m.av {
-			if m.av[i].pos != 0 {
+		for _, ch := range g.activeCh {
+			p := *m.pos(ch)
+			if p != 0 {
 				n++
 				break
 			}
@@ -46,9 +47,10 @@ func (g *group) availCount() int {
 }
 
 func (g *group) dropAvail(m *membership) {
-	for ch := range m.av {
-		if en := &m.av[ch]; en.pos != 0 {
-			g.avail[ch].remove(en.pos - 1)
+	for _, ch := range g.activeCh {
+		p := *m.pos(ch)
+		if p != 0 {
+			g.avail[ch].remove(int(p) - 1)
 			m.a.inAvail--
 		}
 	}
@@ -102,20 +104,20 @@ func (e *Engine) updateAvail(a *agent) {
 		kset := false
 		for _, ch := range g.activeCh {
 			h := g.avail[ch]
-			en := &m.av[ch]
+			p := *m.pos(ch)
 			if ok && e.fitsCost(a, m, g, ch) {
 				if !kset {
 					k, kset = g.keyFor(m), true
 				}
-				if en.pos == 0 {
-					h.push(aslot{key: k, en: en})
+				if p == 0 {
+					h.push(aslot{key: k, m: m})
 					a.inAvail++
-				} else if i := en.pos - 1; h.s[i].key != k {
+				} else if i := int(p) - 1; h.s[i].key != k {
 					h.s[i].key = k
 					h.fix(i)
 				}
-			} else if en.pos != 0 {
-				h.remove(en.pos - 1)
+			} else if p != 0 {
+				h.remove(int(p) - 1)
 				a.inAvail--
 			}
 		}
@@ -124,19 +126,18 @@ func (e *Engine) updateAvail(a *agent) {
 
 // ---- queue entries ----
 
-func (g *group) bucketFor(ch, lvl int) *bucket {
-	for _, b := range g.buckets {
-		if b.ch == ch && b.maxLevel == lvl {
-			return b
+// bucketFor returns the index in g.buckets of the bucket for channel ch and
+// level restriction lvl, creating it if needed. Buckets are never removed,
+// so the index is stable (a pointer into g.buckets is not, while the slice
+// grows).
+func (g *group) bucketFor(ch, lvl int) int {
+	for bi := range g.buckets {
+		if b := &g.buckets[bi]; b.ch == ch && b.maxLevel == lvl {
+			return bi
 		}
 	}
-	b := &bucket{ch: ch, maxLevel: lvl}
-	b.h = iheap[qslot]{
-		less:   qLess,
-		setPos: func(x qslot, p int) { x.q.pos = p },
-	}
-	g.buckets = append(g.buckets, b)
-	return b
+	g.buckets = append(g.buckets, bucket{ch: ch, maxLevel: lvl})
+	return len(g.buckets) - 1
 }
 
 func (g *group) addPrio(p, d int) {
@@ -159,17 +160,19 @@ func (g *group) addPrio(p, d int) {
 }
 
 func (e *Engine) addEntry(t *task, g *group, lvl int) {
-	e.activate(g, t.ch)
-	b := g.bucketFor(t.ch, lvl)
+	e.activate(g, int(t.ch))
+	bi := g.bucketFor(int(t.ch), lvl)
 	var q *qentry
 	if g == t.group && t.qe0.pos == 0 && t.qe0.t == nil {
 		q = &t.qe0
 	} else {
 		q = new(qentry)
 	}
-	*q = qentry{t: t, g: g, b: b}
-	b.h.push(qslot{prio: t.prio, enq: t.enq, seq: t.seq, q: q, special: len(t.excl) > 0 || len(t.reqSkills) > 0})
-	t.entries = append(t.entries, q)
+	*q = qentry{t: t, g: g, bi: bi}
+	g.buckets[bi].h.push(qslot{prio: t.prio, enq: t.enq, seq: t.seq, q: q, special: len(t.excl) > 0 || len(t.reqSkills) > 0})
+	if q != &t.qe0 {
+		t.more = append(t.more, q)
+	}
 	g.entries++
 	g.addPrio(t.prio, 1)
 	if t.enq > g.maxEnq {
@@ -193,16 +196,23 @@ func (e *Engine) insertEntries(t *task) {
 }
 
 func (e *Engine) removeEntries(t *task) {
-	for i, q := range t.entries {
-		if q.pos != 0 {
-			q.b.h.remove(q.pos - 1)
-		}
-		q.g.entries--
-		q.g.addPrio(t.prio, -1)
-		*q = qentry{}
-		t.entries[i] = nil
+	if t.qe0.t != nil {
+		removeEntry(t, &t.qe0)
 	}
-	t.entries = t.entries[:0]
+	for i, q := range t.more {
+		removeEntry(t, q)
+		t.more[i] = nil
+	}
+	t.more = t.more[:0]
+}
+
+func removeEntry(t *task, q *qentry) {
+	if q.pos != 0 {
+		q.g.buckets[q.bi].h.remove(q.pos - 1)
+	}
+	q.g.entries--
+	q.g.addPrio(t.prio, -1)
+	*q = qentry{}
 }
 
 // dequeue takes a queued task out of every queue and reservation.
@@ -252,7 +262,8 @@ func (e *Engine) position(t *task) int {
 		return n - self + 1
 	}
 	n := 0
-	for _, b := range g.buckets {
+	for bi := range g.buckets {
+		b := &g.buckets[bi]
 		b.h.each(&e.walkBuf, func(q qslot) walkAction {
 			if taskLess(q.q.t, t) {
 				n++

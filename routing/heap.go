@@ -99,7 +99,12 @@ const (
 // modifying the heap, using buf as the frontier: O(k log k) for k visited
 // items. visit must not modify the heap.
 func (h *iheap[T]) walk(buf *[]int32, visit func(x T) walkAction) {
-	n := int32(len(h.s))
+	heapWalk(h.s, h.less, buf, visit)
+}
+
+// heapWalk is walk for a 4-ary heap array s ordered by less.
+func heapWalk[T any](s []T, less func(a, b T) bool, buf *[]int32, visit func(x T) walkAction) {
+	n := int32(len(s))
 	if n == 0 {
 		return
 	}
@@ -116,16 +121,16 @@ func (h *iheap[T]) walk(buf *[]int32, visit func(x T) walkAction) {
 			if c >= len(fr) {
 				break
 			}
-			if c2 := c + 1; c2 < len(fr) && h.less(h.s[fr[c2]], h.s[fr[c]]) {
+			if c2 := c + 1; c2 < len(fr) && less(s[fr[c2]], s[fr[c]]) {
 				c = c2
 			}
-			if !h.less(h.s[fr[c]], h.s[fr[k]]) {
+			if !less(s[fr[c]], s[fr[k]]) {
 				break
 			}
 			fr[k], fr[c] = fr[c], fr[k]
 			k = c
 		}
-		act := visit(h.s[i])
+		act := visit(s[i])
 		if act == walkStop {
 			break
 		}
@@ -137,7 +142,7 @@ func (h *iheap[T]) walk(buf *[]int32, visit func(x T) walkAction) {
 			j := len(fr) - 1
 			for j > 0 {
 				p := (j - 1) / 2
-				if !h.less(h.s[fr[j]], h.s[fr[p]]) {
+				if !less(s[fr[j]], s[fr[p]]) {
 					break
 				}
 				fr[j], fr[p] = fr[p], fr[j]
@@ -151,7 +156,12 @@ func (h *iheap[T]) walk(buf *[]int32, visit func(x T) walkAction) {
 // each visits every item in heap-array order (no particular order) with
 // pruning: children of a pruned item are skipped. Used for counting.
 func (h *iheap[T]) each(buf *[]int32, visit func(x T) walkAction) {
-	n := int32(len(h.s))
+	heapEach(h.s, buf, visit)
+}
+
+// heapEach is each for a 4-ary heap array s.
+func heapEach[T any](s []T, buf *[]int32, visit func(x T) walkAction) {
+	n := int32(len(s))
 	if n == 0 {
 		return
 	}
@@ -159,7 +169,7 @@ func (h *iheap[T]) each(buf *[]int32, visit func(x T) walkAction) {
 	for len(st) > 0 {
 		i := st[len(st)-1]
 		st = st[:len(st)-1]
-		switch visit(h.s[i]) {
+		switch visit(s[i]) {
 		case walkStop:
 			*buf = st[:0]
 			return

@@ -120,7 +120,8 @@ func (e *Engine) RestoreAssigned(spec TaskSpec, agentID AgentID, acceptedAt time
 	g := t.group
 	m := a.membIdx[g.id]
 	cost := g.cost[t.ch]
-	o := &offer{t: t, a: a, g: g, m: m, ch: t.ch, cost: cost, fullCost: cost, at: acceptedAt,
+	o := e.newOffer()
+	*o = offer{t: t, a: a, g: g, m: m, ch: int(t.ch), cost: cost, fullCost: cost, at: acceptedAt,
 		accepted: true, acceptedAt: acceptedAt, lastAct: acceptedAt.UnixNano()}
 	o.tm = timer{kind: tmSilent, o: o}
 	a.used += cost
@@ -135,7 +136,7 @@ func (e *Engine) RestoreAssigned(spec TaskSpec, agentID AgentID, acceptedAt time
 	t.assigned = o
 	t.status = TaskAssigned
 	t.offersCount = 1
-	e.tasks[t.id] = t
+	e.tasks.put(t)
 	if e.overLimits(a) {
 		a.overOK = true
 	}
@@ -155,8 +156,8 @@ func (e *Engine) EndRestore() ([]Event, error) {
 	}
 	e.restoring = false
 	var ts []*task
-	for _, t := range e.tasks {
-		if t.status == TaskQueued {
+	for _, s := range e.tasks.slots {
+		if t := s.t; t != nil && t.status == TaskQueued {
 			ts = append(ts, t)
 		}
 	}

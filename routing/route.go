@@ -46,7 +46,7 @@ func (e *Engine) dispatch(t *task) {
 		}
 		var found *membership
 		h.walk(&e.walkBuf, func(sl aslot) walkAction {
-			m := sl.en.m
+			m := sl.m
 			if !e.eligible(m.a, m, gg, t, lvl) {
 				return walkExpand
 			}
@@ -89,7 +89,7 @@ func (e *Engine) ring(t *task) bool {
 			continue
 		}
 		h.walk(&e.walkBuf, func(sl aslot) walkAction {
-			m := sl.en.m
+			m := sl.m
 			a := m.a
 			if a.mark == e.markGen || !e.eligible(a, m, gg, t, lvl) {
 				return walkExpand
@@ -176,7 +176,8 @@ func (e *Engine) bestTaskFor(a *agent) (*task, *group, *membership) {
 		if g.entries == 0 || (m.cap > 0 && m.held >= m.cap) {
 			continue
 		}
-		for _, b := range g.buckets {
+		for bi := range g.buckets {
+			b := &g.buckets[bi]
 			if b.h.len() == 0 || (b.maxLevel > 0 && m.level > b.maxLevel) {
 				continue
 			}
@@ -223,7 +224,8 @@ func (e *Engine) taskOKFor(t *task, a *agent) bool {
 // allowAuto an auto-accepting agent or group accepts at once.
 func (e *Engine) makeOffer(t *task, a *agent, g *group, m *membership, allowAuto bool) {
 	cost := g.cost[t.ch]
-	o := &offer{t: t, a: a, g: g, m: m, ch: t.ch, cost: cost, fullCost: cost, at: e.cur}
+	o := e.newOffer()
+	*o = offer{t: t, a: a, g: g, m: m, ch: int(t.ch), cost: cost, fullCost: cost, at: e.cur}
 	o.tm = timer{kind: tmOffer, o: o}
 	a.used += cost
 	a.chCount[t.ch]++
@@ -238,11 +240,14 @@ func (e *Engine) makeOffer(t *task, a *agent, g *group, m *membership, allowAuto
 		}
 	}
 	a.held = append(a.held, o)
+	if t.offers == nil {
+		t.offers = t.offBuf[:0]
+	}
 	t.offers = append(t.offers, o)
 	t.status = TaskOffered
 	t.offersCount++
 	g.offersOut++
-	e.emit(e.taskEvent(EventTaskOffered, t, a, g, ""))
+	e.emitTask(EventTaskOffered, t, a, g, "")
 	if allowAuto && (a.cfg.AutoAccept || g.cfg.AutoAccept) {
 		e.accept(o, "auto_accept")
 	} else {
@@ -260,7 +265,7 @@ func (e *Engine) accept(o *offer, reason string) {
 		if other == o {
 			other = t.offers[1]
 		}
-		e.emit(e.taskEvent(EventOfferWithdrawn, t, other.a, other.g, ReasonAnsweredElsewhere))
+		e.emitTask(EventOfferWithdrawn, t, other.a, other.g, ReasonAnsweredElsewhere)
 		e.release(other)
 	}
 	e.unschedule(&o.tm)
@@ -270,6 +275,7 @@ func (e *Engine) accept(o *offer, reason string) {
 	if t.lastAct > o.lastAct {
 		o.lastAct = t.lastAct
 	}
+	clear(t.offers)
 	t.offers = t.offers[:0]
 	t.ringing = false
 	t.assigned = o
@@ -283,9 +289,7 @@ func (e *Engine) accept(o *offer, reason string) {
 		g.acceptedInSL++
 	}
 	g.ewmaWait = ewma(g.ewmaWait, float64(wait), g.accepted == 1)
-	ev := e.taskEvent(EventOfferAccepted, t, a, g, reason)
-	ev.Duration = wait
-	e.emit(ev)
+	e.emitTask(EventOfferAccepted, t, a, g, reason).Duration = wait
 	o.tm = timer{kind: tmSilent, o: o}
 	e.scheduleSilence(o)
 	e.touch(a)
@@ -335,12 +339,27 @@ func (e *Engine) release(o *offer) {
 	}
 	e.touch(a)
 	e.markAgent(a)
+	// Nothing refers to o any more but the caller, which may still read
+	// it: it becomes reusable when the call ends.
+	e.relOffers = append(e.relOffers, o)
+}
+
+// newOffer returns an offer to fill: one released by an earlier call, or
+// a new one.
+func (e *Engine) newOffer() *offer {
+	if n := len(e.freeOffers); n > 0 {
+		o := e.freeOffers[n-1]
+		e.freeOffers[n-1] = nil
+		e.freeOffers = e.freeOffers[:n-1]
+		return o
+	}
+	return new(offer)
 }
 
 // timeoutOffer handles an offer not accepted within the group's OfferTimeout.
 func (e *Engine) timeoutOffer(o *offer) {
 	t, a, g := o.t, o.a, o.g
-	e.emit(e.taskEvent(EventOfferTimeout, t, a, g, ReasonOfferTimeout))
+	e.emitTask(EventOfferTimeout, t, a, g, ReasonOfferTimeout)
 	e.release(o)
 	e.exclude(t, a)
 	a.noAnswer++
@@ -362,7 +381,7 @@ func (e *Engine) withdrawOffers(a *agent, reason string) {
 			continue
 		}
 		t := o.t
-		e.emit(e.taskEvent(EventOfferWithdrawn, t, a, o.g, reason))
+		e.emitTask(EventOfferWithdrawn, t, a, o.g, reason)
 		e.release(o)
 		if len(t.offers) == 0 && t.status == TaskOffered {
 			e.requeue(t, reason)
@@ -379,9 +398,7 @@ func (e *Engine) requeue(t *task, reason string) {
 	t.ringing = false
 	t.group.waiting++
 	e.insertEntries(t)
-	ev := e.taskEvent(EventTaskQueued, t, nil, nil, reason)
-	ev.QueuePosition = e.position(t)
-	e.emit(ev)
+	e.emitTask(EventTaskQueued, t, nil, nil, reason).QueuePosition = e.position(t)
 	if !e.restoring {
 		e.taskSteps(t)
 	}
@@ -436,9 +453,7 @@ func (e *Engine) placeTask(t *task, g *group, reason string, since time.Time, ch
 		}
 	}
 	e.insertEntries(t)
-	ev := e.taskEvent(EventTaskQueued, t, nil, g, reason)
-	ev.QueuePosition = e.position(t)
-	e.emit(ev)
+	e.emitTask(EventTaskQueued, t, nil, g, reason).QueuePosition = e.position(t)
 	if !e.restoring {
 		e.taskSteps(t)
 	}
@@ -483,8 +498,14 @@ func (e *Engine) overflowOut(t *task, g *group, act OverflowAction, why string) 
 func (e *Engine) finish(t *task, st TaskStatus) {
 	e.unschedule(&t.tm)
 	t.status = st
-	if e.tasks[t.id] == t {
-		delete(e.tasks, t.id)
+	if e.tasks.get(t.id) == t {
+		e.tasks.remove(t.id)
+		if !t.dirty && len(e.freeTasks) < maxFree {
+			// Nothing refers to t any more (it left every queue, offer,
+			// reservation and timer): newTask may reuse it from the next
+			// call on. This call may still read it.
+			e.freeTasks = append(e.freeTasks, t)
+		}
 	}
 }
 
@@ -684,7 +705,7 @@ func (e *Engine) silenceCheck(o *offer) {
 		a.used -= o.cost - nc
 		o.cost = nc
 		o.silent = true
-		e.emit(e.taskEvent(EventTaskSilent, o.t, a, o.g, ""))
+		e.emitTask(EventTaskSilent, o.t, a, o.g, "")
 		if a.overOK && !e.overLimits(a) {
 			a.overOK = false
 		}
@@ -699,9 +720,7 @@ func (e *Engine) complete(t *task, reason string) {
 	o := t.assigned
 	a, g := o.a, o.g
 	handle := e.cur.Sub(o.acceptedAt)
-	ev := e.taskEvent(EventTaskCompleted, t, a, g, reason)
-	ev.Duration = handle
-	e.emit(ev)
+	e.emitTask(EventTaskCompleted, t, a, g, reason).Duration = handle
 	g.completed++
 	g.ewmaHandle = ewma(g.ewmaHandle, float64(handle), !g.hasHandle)
 	g.hasHandle = true

@@ -36,7 +36,7 @@ func (e *Engine) agentSnapshot(a *agent) AgentSnapshot {
 		BreakRequested: a.breakReq, BreakReason: a.breakWhy, BreakUntil: a.breakUntil, WrapUpUntil: a.acwUntil,
 		PendingDispositions: slices.Clone(a.pending)}
 	for _, o := range a.held {
-		h := HeldTask{TaskID: o.t.id, Channel: o.t.channel, Group: o.g.id, Accepted: o.accepted, Cost: o.cost, Silent: o.silent, Since: o.at}
+		h := HeldTask{TaskID: o.t.id, Channel: e.chNames[o.t.ch], Group: o.g.id, Accepted: o.accepted, Cost: o.cost, Silent: o.silent, Since: o.at}
 		if o.accepted {
 			h.Since = o.acceptedAt
 		}
@@ -60,7 +60,7 @@ func (e *Engine) Task(id TaskID) (TaskSnapshot, error) {
 }
 
 func (e *Engine) taskSnapshot(t *task) TaskSnapshot {
-	s := TaskSnapshot{ID: t.id, Channel: t.channel, Group: t.group.id, Priority: t.prio, EnqueuedAt: t.enqAt,
+	s := TaskSnapshot{ID: t.id, Channel: e.chNames[t.ch], Group: t.group.id, Priority: t.prio, EnqueuedAt: t.enqAt,
 		GroupSince: t.groupSince, Contact: t.contact, LastAgent: t.lastAgent, RequiredLevel: t.reqLevel,
 		MaxLevel: t.maxLevel, Status: t.status, Agents: t.holders(), Offers: t.offersCount,
 		QueuePosition: e.position(t)}
@@ -79,7 +79,7 @@ func (e *Engine) taskSnapshot(t *task) TaskSnapshot {
 func (e *Engine) QueuePosition(id TaskID) (int, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t := e.tasks[id]
+	t := e.tasks.get(id)
 	if t == nil || t.status != TaskQueued {
 		return 0, false
 	}
@@ -93,7 +93,7 @@ func (e *Engine) QueuePosition(id TaskID) (int, bool) {
 func (e *Engine) EstimatedWait(id TaskID) (time.Duration, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t := e.tasks[id]
+	t := e.tasks.get(id)
 	if t == nil || t.status != TaskQueued || !t.group.hasHandle {
 		return 0, false
 	}
@@ -118,7 +118,8 @@ func (e *Engine) GroupStats(id GroupID) (GroupStats, error) {
 		Accepted: g.accepted, AcceptedInSL: g.acceptedInSL, Abandoned: g.abandoned, Overflowed: g.overflowed,
 		Completed: g.completed, AvgWait: time.Duration(g.ewmaWait), AvgHandle: time.Duration(g.ewmaHandle)}
 	oldest := int64(1<<63 - 1)
-	for _, b := range g.buckets {
+	for bi := range g.buckets {
+		b := &g.buckets[bi]
 		for _, q := range b.h.s {
 			if t := q.q.t; t.group == g && t.enq < oldest {
 				oldest = t.enq
@@ -167,10 +168,7 @@ func (e *Engine) GroupConfig(id GroupID) (GroupConfig, error) {
 func (e *Engine) Tasks() []TaskSnapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ts := make([]*task, 0, len(e.tasks))
-	for _, t := range e.tasks {
-		ts = append(ts, t)
-	}
+	ts := e.tasks.appendTo(make([]*task, 0, e.tasks.len()))
 	slices.SortFunc(ts, func(a, b *task) int {
 		if taskLess(a, b) {
 			return -1

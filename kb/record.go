@@ -118,10 +118,15 @@ func ParseCSV(r io.Reader) ([]Record, []RowError, error) {
 	return parseRows(rows, nums)
 }
 
+// maxXLSXUnzipped caps the inflated size of an XLSX import.
+const maxXLSXUnzipped = 256 << 20
+
 // ParseXLSX reads an import file in XLSX: the first sheet, same layout as
 // ParseCSV.
 func ParseXLSX(r io.Reader) ([]Record, []RowError, error) {
-	f, err := excelize.OpenReader(r)
+	// An upload is compressed: cap what it may inflate to (excelize's
+	// default is 16 GB), so a zip bomb fails instead of filling memory.
+	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: maxXLSXUnzipped})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open xlsx: %w", err)
 	}

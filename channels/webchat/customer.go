@@ -18,6 +18,7 @@ import (
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/ids"
 	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/kb"
 	"github.com/omnihub/hub/routing"
 )
 
@@ -214,6 +215,9 @@ type frame struct {
 	Position     int                     `json:"position,omitempty"`
 	WaitS        int                     `json:"wait_s,omitempty"`
 	Action       *routing.OverflowAction `json:"action,omitempty"`
+	ArticleID    string                  `json:"article_id,omitempty"`
+	Helpful      *bool                   `json:"helpful,omitempty"`
+	Choices      []botChoice             `json:"choices,omitempty"`
 	Error        string                  `json:"error,omitempty"`
 	Field        string                  `json:"field,omitempty"`
 }
@@ -498,12 +502,31 @@ func (s *Service) handle(c *custSock, data []byte) {
 			s.fail(c, in, &history.ValidationError{Field: "kind", Reason: "customers send text or image"})
 			return
 		}
-		m, _, err := s.hub.CustomerMessage(ctx, conv, nm)
+		m, created, err := s.hub.CustomerMessage(ctx, conv, nm)
 		if err != nil {
 			s.fail(c, in, err)
 			return
 		}
 		c.send(frame{Type: "ack", ClientID: in.ClientID, Message: s.view(c.v.tenant, m)})
+		if created && conv.Status == history.StatusBot && nm.Kind == history.KindText {
+			if kb.WantsHuman(nm.Body) {
+				s.handover(c, conv)
+			} else {
+				s.botAnswer(c, conv, nm.Body)
+			}
+		}
+	case "human":
+		if conv := c.current(); conv != nil && conv.Status == history.StatusBot {
+			s.handover(c, conv)
+		}
+	case "feedback":
+		if s.bot != nil && in.ArticleID != "" && in.Helpful != nil {
+			if err := s.bot.Helpful(ctx, kb.ArticleID(in.ArticleID), *in.Helpful); err != nil {
+				s.fail(c, in, err)
+				return
+			}
+			c.send(frame{Type: "feedback_saved", ArticleID: in.ArticleID})
+		}
 	case "typing":
 		if conv := c.current(); conv != nil {
 			s.hub.CustomerTyping(ctx, conv)
@@ -575,7 +598,22 @@ func (s *Service) start(c *custSock, in frame) {
 			last = pc.AssigneeID
 		}
 	}
-	conv, res, err := s.hub.Start(ctx, convo.StartRequest{Contact: ct, Channel: history.ChannelWebChat, Group: in.Group, LastAgent: last})
+	req := convo.StartRequest{Contact: ct, Channel: history.ChannelWebChat, Group: in.Group, LastAgent: last}
+	if s.botFirst(ctx, in.Group) {
+		conv, err := s.hub.StartBot(ctx, req)
+		if err != nil {
+			s.fail(c, in, err)
+			return
+		}
+		if err := s.saveVisitor(ctx, c.v, visitorDoc{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
+			s.log.Error("visitor not saved", "err", err)
+		}
+		s.attach(c, conv)
+		c.send(frame{Type: "started", Conversation: convView(conv)})
+		_, _ = s.hub.BotMessage(ctx, conv, "您好，我是智能助手，请直接输入您的问题；需要人工服务请回复“人工”。· Hi, I am the assistant: ask your question, or type “人工” for a human.")
+		return
+	}
+	conv, res, err := s.hub.Start(ctx, req)
 	if err != nil {
 		s.fail(c, in, err)
 		return
@@ -585,6 +623,13 @@ func (s *Service) start(c *custSock, in frame) {
 	}
 	s.attach(c, conv)
 	c.send(frame{Type: "started", Conversation: convView(conv)})
+	s.afterEnqueue(c, conv, res)
+}
+
+// afterEnqueue tells the customer what routing did with their new
+// conversation.
+func (s *Service) afterEnqueue(c *custSock, conv *history.Conversation, res routing.EnqueueResult) {
+	ctx := c.ctx
 	if res.Status == routing.TaskOverflowed {
 		c.send(frame{Type: "overflow", Action: res.Action, Conversation: convView(conv)})
 		return

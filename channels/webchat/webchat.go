@@ -50,6 +50,7 @@ type Service struct {
 	hub      *convo.Service
 	dir      Directory
 	pos      Positions
+	bot      Bot
 	visitors *store.Collection
 	secret   []byte
 	log      *slog.Logger
@@ -76,7 +77,9 @@ type visitorDoc struct {
 }
 
 // New prepares the channel and registers it with the conversation hub.
-func New(ctx context.Context, db *store.DB, hist *history.Store, hub *convo.Service, dir Directory, pos Positions, log *slog.Logger) (*Service, error) {
+// bot may be nil (no knowledge base): conversations then go straight to
+// routing.
+func New(ctx context.Context, db *store.DB, hist *history.Store, hub *convo.Service, dir Directory, pos Positions, bot Bot, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -84,7 +87,7 @@ func New(ctx context.Context, db *store.DB, hist *history.Store, hub *convo.Serv
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{hist: hist, hub: hub, dir: dir, pos: pos, visitors: db.Collection("webchat_visitors"), secret: secret,
+	s := &Service{hist: hist, hub: hub, dir: dir, pos: pos, bot: bot, visitors: db.Collection("webchat_visitors"), secret: secret,
 		log: log.With("component", "webchat"), socks: map[sockKey]map[*custSock]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	hub.Register(history.ChannelWebChat, s)

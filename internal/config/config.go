@@ -27,6 +27,8 @@ type Config struct {
 	DataDir       string        `yaml:"data_dir" help:"folder for the embedded store and other local files" default:"./data"`
 	MongoDBURI    string        `yaml:"mongodb_uri" help:"MongoDB URI; empty starts the embedded MongoDB-compatible store in data_dir" default:""`
 	EmbeddedSync  string        `yaml:"embedded_sync" help:"durability of the embedded store: full (every commit synced to disk) or normal (survives a crash of the hub, not of the machine)" default:"full"`
+	MeiliURL      string        `yaml:"meili_url" help:"Meilisearch URL for knowledge-base search; empty: the embedded index in data_dir" default:""`
+	MeiliKey      string        `yaml:"meili_key" help:"Meilisearch API key" default:"" secret:"true"`
 	AdminUser     string        `yaml:"admin_user" help:"username of the first admin, created on first start" default:"admin"`
 	AdminPassword string        `yaml:"admin_password" help:"password of the first admin; empty: generated and printed once" default:"" secret:"true"`
 	LogFormat     string        `yaml:"log_format" help:"log format: text or json" default:"text"`
@@ -192,6 +194,9 @@ func (c Config) Validate() error {
 	}
 	if c.EmbeddedSync != "full" && c.EmbeddedSync != "normal" {
 		return &Error{Key: "embedded_sync", Reason: fmt.Sprintf("%q is not full or normal", c.EmbeddedSync)}
+	}
+	if c.MeiliURL != "" && !strings.HasPrefix(c.MeiliURL, "http://") && !strings.HasPrefix(c.MeiliURL, "https://") {
+		return &Error{Key: "meili_url", Reason: "must start with http:// or https://"}
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return &Error{Key: "public_url", Reason: "must start with http:// or https://"}

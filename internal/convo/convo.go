@@ -157,6 +157,50 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (*history.Conversat
 	return conv, res, nil
 }
 
+// StartBot creates a conversation answered by the bot first; Handover
+// queues it for a human later.
+func (s *Service) StartBot(ctx context.Context, r StartRequest) (*history.Conversation, error) {
+	return s.hist.CreateConversation(ctx, history.NewConversation{ContactID: r.Contact.ID, Channel: r.Channel, Status: history.StatusBot, GroupID: r.Group, Subject: r.Subject})
+}
+
+// Handover hands a bot conversation to routing (转人工); the bot part stays
+// in the conversation for the agent to read.
+func (s *Service) Handover(ctx context.Context, conv *history.Conversation, lastAgent string) (*history.Conversation, routing.EnqueueResult, error) {
+	now := time.Now()
+	c, err := s.hist.UpdateConversation(ctx, conv.ID, history.ConversationPatch{Status: history.StatusQueued, QueuedAt: now, AddTags: []string{"bot_handover"}})
+	if err != nil {
+		return nil, routing.EnqueueResult{}, err
+	}
+	res, err := s.router.Enqueue(ctx, routing.TaskSpec{ID: routing.TaskID(c.ID), Channel: routing.Channel(c.Channel), Group: routing.GroupID(c.GroupID),
+		Contact: routing.ContactID(c.ContactID), LastAgent: routing.AgentID(lastAgent), EnqueuedAt: now})
+	if err != nil {
+		return nil, res, err
+	}
+	if res.Status == routing.TaskOverflowed {
+		if cc, err := s.hist.UpdateConversation(ctx, c.ID, history.ConversationPatch{Status: history.StatusClosed, EndedAt: now, ClosedAt: now}); err == nil {
+			c = cc
+		}
+	}
+	return c, res, nil
+}
+
+// BotMessage stores the bot's answer and delivers it to the customer.
+func (s *Service) BotMessage(ctx context.Context, conv *history.Conversation, body string) (*history.Message, error) {
+	m, _, err := s.hist.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionOut, Body: body, Sender: history.Sender{Type: history.SenderBot, Name: "智能助手"}})
+	if err != nil {
+		return nil, err
+	}
+	if ch := s.channel(conv.Channel); ch != nil {
+		ch.Deliver(ctx, conv, m)
+	}
+	return m, nil
+}
+
+// SystemMessage stores a system line and delivers it to both sides.
+func (s *Service) SystemMessage(ctx context.Context, conv *history.Conversation, body string) {
+	s.system(ctx, conv, body)
+}
+
 // CustomerMessage stores a customer's message (idempotent by client id)
 // and delivers it to the agent handling the conversation.
 func (s *Service) CustomerMessage(ctx context.Context, conv *history.Conversation, in history.NewMessage) (*history.Message, bool, error) {

@@ -21,6 +21,8 @@ import (
 
 	"github.com/omnihub/hub/channels/webchat"
 	"github.com/omnihub/hub/history"
+	"github.com/omnihub/hub/kb"
+	"github.com/omnihub/hub/kb/search"
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/acd"
 	"github.com/omnihub/hub/internal/agentkit"
@@ -49,6 +51,7 @@ type Hub struct {
 	ACD      *acd.Service
 	Convo    *convo.Service
 	WebChat  *webchat.Service
+	KB       *kb.Service
 	app      *fiber.App
 	ln       net.Listener
 	reg      *prometheus.Registry
@@ -98,8 +101,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	idx, err := search.Open(search.Config{DataDir: cfg.DataDir, MeiliURL: cfg.MeiliURL, MeiliKey: cfg.MeiliKey, Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("knowledge base search: %w", err)
+	}
+	h.KB, err = kb.New(ctx, h.db, idx, kb.Options{Logger: o.Logger})
+	if err != nil {
+		_ = idx.Close()
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
 	h.Convo = convo.New(h.History, h.ACD, h.Accounts, o.Logger)
-	h.WebChat, err = webchat.New(ctx, h.db, h.History, h.Convo, h.Accounts, h.ACD, o.Logger)
+	h.WebChat, err = webchat.New(ctx, h.db, h.History, h.Convo, h.Accounts, h.ACD, h.KB, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +165,7 @@ func (h *Hub) newApp() *fiber.App {
 	h.ACD.Mount(auth)
 	h.Convo.Mount(auth)
 	agentkit.New(h.db).Mount(auth)
+	h.KB.Mount(auth)
 	web.Mount(app)
 	api.Use(func(c *fiber.Ctx) error {
 		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + c.Method() + " " + c.Path()}
@@ -247,6 +260,7 @@ func (h *Hub) closeServices() {
 	h.WebChat.Close()
 	h.Convo.Close()
 	h.ACD.Close()
+	_ = h.KB.Close()
 }
 
 // Close releases a hub that was never served.

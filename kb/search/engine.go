@@ -728,7 +728,7 @@ func (s *shard) search(q Query) []Hit {
 		bu := sc.revBestUnit[ri]
 		sc.revBest[ri], sc.revSecond[ri], sc.revScore[ri], sc.touched[ri] = 0, 0, 0, false
 		r := s.revs[ri]
-		if v <= 0 || !r.doc.validAt(now) || !inCategory(r.doc.Category, q.Category) {
+		if v <= 0 || (!q.IncludeInactive && !r.doc.validAt(now)) || !inCategory(r.doc.Category, q.Category) {
 			continue
 		}
 		cands = append(cands, cand{ri: ri, unit: bu, score: v})

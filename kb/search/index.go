@@ -89,6 +89,9 @@ type Query struct {
 	Category string
 	// Now is the time used for validity periods; zero means time.Now().
 	Now time.Time
+	// IncludeInactive also returns documents outside their validity period
+	// (an administrator searching the whole knowledge base).
+	IncludeInactive bool
 }
 
 // DefaultLimit is the number of hits returned when Query.Limit is 0.

@@ -242,17 +242,23 @@ func (m *Meili) Search(ctx context.Context, tenant string, q Query) ([]Hit, erro
 		now = time.Now()
 	}
 	text := m.an.Query(q.Text).Clean
-	filter := fmt.Sprintf("valid_from <= %d AND valid_to >= %d", now.Unix(), now.Unix())
-	if q.Category != "" {
-		filter += " AND category_path = " + strconv.Quote(q.Category)
+	var conds []string
+	if !q.IncludeInactive {
+		conds = append(conds, fmt.Sprintf("valid_from <= %d AND valid_to >= %d", now.Unix(), now.Unix()))
 	}
-	res, err := m.client.Index(uid).SearchWithContext(ctx, text, &meilisearch.SearchRequest{
+	if q.Category != "" {
+		conds = append(conds, "category_path = "+strconv.Quote(q.Category))
+	}
+	req := &meilisearch.SearchRequest{
 		Limit:                int64(clampLimit(q.Limit)),
-		Filter:               filter,
 		ShowRankingScore:     true,
 		MatchingStrategy:     meilisearch.Frequency,
 		AttributesToRetrieve: []string{"id", "question", "answer", "category"},
-	})
+	}
+	if len(conds) > 0 {
+		req.Filter = strings.Join(conds, " AND ")
+	}
+	res, err := m.client.Index(uid).SearchWithContext(ctx, text, req)
 	if err != nil {
 		return nil, fmt.Errorf("meilisearch search: %w", err)
 	}

@@ -58,6 +58,7 @@ function setConversation(c) {
   $('picker').hidden = !!open || !!(c && c.status === 'closed' && !c.rated);
   $('composer').hidden = !open;
   $('end').hidden = !open;
+  $('human').hidden = !(c && c.status === 'bot');
   if (c && c.status === 'assigned') notice('');
   if (c && c.status === 'closed' && !c.rated) { $('rate').hidden = false; $('composer').hidden = true; }
 }
@@ -85,7 +86,7 @@ function onFrame(f) {
       } else if (presetGroup && !state.conv) send({ type: 'start', group: presetGroup });
       else if (!state.conv || state.conv.status === 'closed') $('picker').hidden = false;
       break;
-    case 'started': setConversation(f.conversation); notice('正在为您接通客服… · Connecting you to an agent…'); break;
+    case 'started': setConversation(f.conversation); if (f.conversation.status !== 'bot') notice('正在为您接通客服… · Connecting you to an agent…'); break;
     case 'queue': notice(`您前面还有 ${f.position - 1} 位，预计等待 ${Math.max(1, Math.round((f.wait_s || 0) / 60))} 分钟 · Position ${f.position} in queue`); $('notice').dataset.position = f.position; break;
     case 'status': setConversation(f.conversation); break;
     case 'message':
@@ -98,6 +99,32 @@ function onFrame(f) {
     case 'typing': $('typing').hidden = false; clearTimeout(state.typingTimer); state.typingTimer = setTimeout(() => { $('typing').hidden = true; }, 3000); break;
     case 'ended': setConversation(f.conversation); notice(''); break;
     case 'overflow': setConversation(f.conversation); $('leave').hidden = false; $('picker').hidden = true; notice('当前非工作时间或坐席繁忙 · We cannot answer right now'); break;
+    case 'bot': {
+      // Was this helpful? under the bot's answer.
+      const box = el('div', 'msg system helpful');
+      box.append(document.createTextNode('这个回答有帮助吗？· Helpful? '));
+      for (const [label, v] of [['👍', true], ['👎', false]]) {
+        const b = el('button', 'link', label);
+        b.type = 'button';
+        b.dataset.helpful = String(v);
+        b.addEventListener('click', () => { send({ type: 'feedback', article_id: f.article_id, helpful: v }); box.textContent = '谢谢反馈 · Thanks'; });
+        box.append(b);
+      }
+      $('messages').append(box);
+      break;
+    }
+    case 'choices': {
+      const box = el('div', 'msg system choices');
+      for (const c of f.choices) {
+        const b = el('button', 'choice', c.question);
+        b.type = 'button';
+        b.addEventListener('click', () => sendMessage({ type: 'message', kind: 'text', body: c.question }));
+        box.append(b);
+      }
+      $('messages').append(box);
+      $('messages').scrollTop = $('messages').scrollHeight;
+      break;
+    }
     case 'rated': $('rate').hidden = true; $('thanks').hidden = false; break;
     case 'error': {
       if (f.client_id) { const b = document.querySelector(`.msg[data-client="${CSS.escape(f.client_id)}"]`); if (b) b.classList.add('failed'); state.pending.delete(f.client_id); }
@@ -166,6 +193,7 @@ $('image-input').addEventListener('change', async () => {
   sendMessage({ type: 'message', kind: 'image', attachment_id: a.id });
 });
 $('end').addEventListener('click', () => send({ type: 'end' }));
+$('human').addEventListener('click', () => send({ type: 'human' }));
 let score = 0;
 $('stars').replaceChildren(...[1, 2, 3, 4, 5].map((n) => {
   const b = el('button', '', '★');

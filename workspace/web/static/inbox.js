@@ -202,11 +202,38 @@ async function drawThread() {
   if (conversations.length > 1) msgs.append(el('div', { class: 'sep', text: '— ' + t('inbox.mine') + ' —' }));
   for (const m of messages) { st.seen.add(m.id); msgs.append(bubble(m)); }
   msgs.scrollTop = msgs.scrollHeight;
-  drawSide(conv, conversations);
+  drawSide(conv, conversations, messages);
   if (open) input.focus();
 }
 
-async function drawSide(conv, history) {
+// plainText turns an article's rich answer into text for the composer.
+function plainText(html) { const d = new DOMParser().parseFromString(html, 'text/html'); return d.body.textContent.trim(); }
+
+// kbPanel suggests articles for the customer's last message and searches
+// as the agent types; one click inserts an answer into the composer.
+function kbPanel(messages) {
+  const list = el('ul', { class: 'kb-hits', id: 'kb-hits' });
+  const q = el('input', { id: 'kb-search', type: 'search', placeholder: t('inbox.kbSearch') });
+  const show = (hits) => list.replaceChildren(...hits.map((h) => el('li', { dataset: { article: h.id } },
+    el('strong', { text: h.question }), el('p', { class: 'muted', text: plainText(h.answer).slice(0, 80) }),
+    el('button', { type: 'button', class: 'small insert', text: t('inbox.insert'), onclick: () => {
+      const input = $('composer-input');
+      if (input) { input.value = plainText(h.answer); input.focus(); }
+    } }))));
+  const last = [...messages].reverse().find((m) => m.direction === 'in' && m.kind === 'text');
+  if (last) api('GET', '/kb/suggest?limit=3&text=' + encodeURIComponent(last.body)).then((r) => { if (!q.value) show(r.hits); }).catch(() => {});
+  let timer;
+  q.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (!q.value.trim()) return;
+      api('GET', '/kb/search?limit=5&q=' + encodeURIComponent(q.value)).then((r) => show(r.hits)).catch(() => {});
+    }, 150);
+  });
+  return [el('h3', { text: t('inbox.kb') }), q, list];
+}
+
+async function drawSide(conv, history, messages) {
   const side = $('side');
   let contact = {};
   try { contact = await api('GET', `/contacts/${conv.contact_id}`); } catch (e) { /* shown empty */ }
@@ -232,6 +259,7 @@ async function drawSide(conv, history) {
       ...(contact.identities || []).flatMap((i) => [el('dt', { text: i.kind }), el('dd', { text: i.value })])),
     el('h3', { text: t('inbox.history') }),
     el('ol', { id: 'contact-history' }, history.map((c) => el('li', { text: `${new Date(c.created_at).toLocaleDateString()} ${c.channel} ${c.disposition ? c.disposition.purpose : ''}` }))),
+    kbPanel(messages || []),
     el('h3', { text: t('inbox.disposition') }), disp,
     conv.status !== 'closed' ? el('h3', { text: t('inbox.transfer') }) : null, conv.status !== 'closed' ? transfer : null);
 }

@@ -21,8 +21,6 @@ import (
 
 	"github.com/omnihub/hub/channels/webchat"
 	"github.com/omnihub/hub/history"
-	"github.com/omnihub/hub/kb"
-	"github.com/omnihub/hub/kb/search"
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/acd"
 	"github.com/omnihub/hub/internal/agentkit"
@@ -30,6 +28,8 @@ import (
 	"github.com/omnihub/hub/internal/convo"
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/kb"
+	"github.com/omnihub/hub/kb/search"
 	"github.com/omnihub/hub/workspace"
 	"github.com/omnihub/hub/workspace/web"
 )

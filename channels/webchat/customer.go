@@ -87,7 +87,9 @@ func (s *Service) hSession(c *fiber.Ctx) error {
 	}
 	out := []GroupInfo{}
 	for _, g := range groups {
-		out = append(out, GroupInfo{ID: string(g.ID), Name: g.Name})
+		if !g.WebChatHidden {
+			out = append(out, GroupInfo{ID: string(g.ID), Name: g.Name})
+		}
 	}
 	v := visitor{tenant: t.ID, id: b.VisitorID}
 	if _, _, err := s.hist.FindOrCreateContact(ctx, history.Identity{Kind: history.IdentityWebVisitor, Value: v.id}, strings.TrimSpace(b.Name)); err != nil {

@@ -209,9 +209,10 @@ func (s *Service) UpdateUser(ctx context.Context, id UserID, p UserPatch) (*User
 
 // GroupInput creates or edits a skill group.
 type GroupInput struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Disabled    *bool  `json:"disabled"`
+	Name          string `json:"name"`
+	Description   string `json:"description"`
+	Disabled      *bool  `json:"disabled"`
+	WebChatHidden *bool  `json:"webchat_hidden"`
 }
 
 // CreateGroup adds a skill group.
@@ -226,6 +227,9 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*Group, error
 	g := &Group{ID: GroupID(ids.NewAt(now)), Name: strings.TrimSpace(in.Name), Description: in.Description, CreatedAt: now, UpdatedAt: now}
 	if in.Disabled != nil {
 		g.Disabled = *in.Disabled
+	}
+	if in.WebChatHidden != nil {
+		g.WebChatHidden = *in.WebChatHidden
 	}
 	if err := s.groups.InsertOne(ctx, g); err != nil {
 		if store.IsDuplicateKey(err) {
@@ -273,6 +277,9 @@ func (s *Service) UpdateGroup(ctx context.Context, id GroupID, in GroupInput) (*
 	}
 	if in.Disabled != nil {
 		set["disabled"] = *in.Disabled
+	}
+	if in.WebChatHidden != nil {
+		set["webchat_hidden"] = *in.WebChatHidden
 	}
 	var g Group
 	err := s.groups.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": set}, &g, options.FindOneAndUpdate().SetReturnDocument(options.After))

@@ -66,12 +66,15 @@ type User struct {
 
 // Group is a skill group (技能组): a queue that agents belong to.
 type Group struct {
-	ID          GroupID   `bson:"_id" json:"id"`
-	Name        string    `bson:"name" json:"name"`
-	Description string    `bson:"description" json:"description"`
-	Disabled    bool      `bson:"disabled" json:"disabled"`
-	CreatedAt   time.Time `bson:"created_at" json:"created_at"`
-	UpdatedAt   time.Time `bson:"updated_at" json:"updated_at"`
+	ID          GroupID `bson:"_id" json:"id"`
+	Name        string  `bson:"name" json:"name"`
+	Description string  `bson:"description" json:"description"`
+	Disabled    bool    `bson:"disabled" json:"disabled"`
+	// WebChatHidden keeps the group out of the web chat's group picker (a
+	// site can still pass it to the widget).
+	WebChatHidden bool      `bson:"webchat_hidden" json:"webchat_hidden"`
+	CreatedAt     time.Time `bson:"created_at" json:"created_at"`
+	UpdatedAt     time.Time `bson:"updated_at" json:"updated_at"`
 }
 
 // Principal is the authenticated caller of a request.

@@ -30,6 +30,7 @@ import (
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/kb"
 	"github.com/omnihub/hub/kb/search"
+	"github.com/omnihub/hub/kb/zh"
 	"github.com/omnihub/hub/workspace"
 	"github.com/omnihub/hub/workspace/web"
 )
@@ -70,6 +71,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 		o.Logger = slog.Default()
 	}
 	h := &Hub{cfg: cfg, log: o.Logger, reg: prometheus.NewRegistry(), started: start}
+	// Loading the Chinese dictionary takes a second or two: overlap it with
+	// opening the store (the knowledge base waits for it below).
+	go func() { _ = zh.Warm() }()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "hub"}))
 	var err error
 	h.db, err = store.Open(ctx, store.Options{URI: cfg.MongoDBURI, DataDir: cfg.DataDir, EmbeddedSync: cfg.EmbeddedSync, Logger: o.Logger, Registerer: h.reg})

@@ -315,10 +315,12 @@ func addOnce(b *bag, k string, w float32, query bool) {
 }
 
 // particles are aspect particles that split a verb from its object
-// (报了修, 交过费); removing them rejoins the phrase.
-var particles = map[rune]bool{'了': true, '过': true, '着': true}
+// (报了修, 交过费), and the structural particles and measure word that
+// colloquial speech puts inside a lexicon phrase (wifi的密码, 跑得快, 换个地方);
+// removing them rejoins the phrase.
+var particles = map[rune]bool{'了': true, '过': true, '着': true, '的': true, '得': true, '个': true}
 
-// dropParticles returns runes without stand-alone aspect particles, and
+// dropParticles returns runes without stand-alone particles, and
 // whether any was removed.
 func dropParticles(runes []rune, bound map[int]bool) ([]rune, bool) {
 	var out []rune

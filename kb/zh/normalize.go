@@ -27,7 +27,9 @@ func t2sTable() map[rune]rune {
 // Normalize folds full-width forms to half-width, lower-cases, maps
 // traditional characters to simplified ones, and turns every character that
 // is not a letter, digit or Han ideograph into a single space (a clause
-// boundary). Leading and trailing spaces are removed.
+// boundary). A run of three or more identical Han characters (急急急,
+// 慢慢慢, 啊啊啊) is emphasis and becomes one; doubled characters (看看,
+// 谢谢) stay. Leading and trailing spaces are removed.
 func Normalize(s string) string {
 	tab := t2sTable()
 	var b strings.Builder
@@ -54,7 +56,44 @@ func Normalize(s string) string {
 		b.WriteRune(r)
 		space = false
 	}
-	return strings.TrimRight(b.String(), " ")
+	return collapseRuns(strings.TrimRight(b.String(), " "))
+}
+
+// collapseRuns replaces every run of three or more identical Han characters
+// with one.
+func collapseRuns(s string) string {
+	var prev rune
+	n := 0
+	found := false
+	for _, r := range s {
+		if r == prev {
+			n++
+			if n >= 3 && isHan(r) {
+				found = true
+				break
+			}
+		} else {
+			prev, n = r, 1
+		}
+	}
+	if !found {
+		return s
+	}
+	rs := []rune(s)
+	out := rs[:0]
+	for i := 0; i < len(rs); {
+		j := i + 1
+		for j < len(rs) && rs[j] == rs[i] {
+			j++
+		}
+		if j-i >= 3 && isHan(rs[i]) {
+			out = append(out, rs[i])
+		} else {
+			out = append(out, rs[i:j]...)
+		}
+		i = j
+	}
+	return string(out)
 }
 
 // StripHTML removes tags and decodes the few entities rich-text editors emit,

@@ -13,6 +13,8 @@ func TestNormalize(t *testing.T) {
 		{"ATM吞卡了!!!", "atm吞卡了"},
 		{"5G套餐  多少钱", "5g套餐 多少钱"},
 		{"１２３４５", "12345"},
+		{"网速慢慢慢啊啊啊", "网速慢啊"},
+		{"谢谢看看666", "谢谢看看666"},
 		{"", ""},
 	} {
 		if got := Normalize(tc.in); got != tc.want {
@@ -62,6 +64,15 @@ func TestSynonymConcepts(t *testing.T) {
 		{"卡被机器吞了", "吞卡"},
 		{"登陆不了", "无法登录"},
 		{"帳號", "账户"}, // traditional + synonym
+		{"家里没网了", "网络连不上"},
+		{"被扣钱了", "扣费"},
+		{"销户", "退网"},
+		{"没自来水", "停水了"},
+		{"老跳闸", "空开跳了"},
+		{"查物流", "快递单号"},
+		{"退我钱", "退款"},
+		{"丢了卡", "挂失"},
+		{"办个宽带", "新装宽带"},
 	} {
 		wa, wb := words(a.Document(tc.a)), words(a.Document(tc.b))
 		shared := false
@@ -141,6 +152,10 @@ func TestParticleSplitPhrase(t *testing.T) {
 	a, _ := NewAnalyzer(nil)
 	if !slices.Contains(words(a.Query("报了修一直没人来")), "=报修") {
 		t.Errorf("报了修: %v", words(a.Query("报了修一直没人来")))
+	}
+	// 的 inside a phrase: 银行卡的密码 is 银行卡密码.
+	if !slices.Contains(words(a.Query("银行卡的密码忘了")), "=取款密码") {
+		t.Errorf("银行卡的密码: %v", words(a.Query("银行卡的密码忘了")))
 	}
 }
 

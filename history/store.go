@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+	"weak"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -31,18 +33,26 @@ const MaxBody = 8000
 // carries it (no second system to lose files on a crash or a redeploy).
 type Store struct {
 	contacts, identities, conversations, messages, attachments *store.Collection
+	keys                                                       *store.Collection // message idempotency keys
 	bucket                                                     *mongo.GridFSBucket
 	now                                                        func() time.Time
+
+	log *messageLog // message sequencing, group commit and counters (messages.go)
 }
 
-// New prepares the collections and their indexes.
+// embeddedWriters holds the embedded databases a Store writes (weak keys:
+// a closed database is not kept alive).
+var embeddedWriters sync.Map
+
+// New prepares the collections and their indexes. On the embedded server,
+// only one Store may serve a database (see messages.go).
 func New(ctx context.Context, db *store.DB) (*Store, error) {
 	s := &Store{
 		contacts: db.Collection("contacts"), identities: db.Collection("contact_identities"),
 		conversations: db.Collection("conversations"), messages: db.Collection("messages"),
-		attachments: db.Collection("attachments"),
-		bucket:      db.Database().GridFSBucket(options.GridFSBucket().SetName("attachments")),
-		now:         time.Now,
+		attachments: db.Collection("attachments"), keys: db.Collection("message_keys"),
+		bucket: db.Database().GridFSBucket(options.GridFSBucket().SetName("attachments")),
+		now:    time.Now,
 	}
 	t := bson.E{Key: "tenant", Value: 1}
 	idx := []struct {
@@ -57,16 +67,24 @@ func New(ctx context.Context, db *store.DB) (*Store, error) {
 			{Keys: bson.D{t, {Key: "status", Value: 1}, {Key: "group_id", Value: 1}, {Key: "queued_at", Value: 1}}},
 			{Keys: bson.D{t, {Key: "created_at", Value: -1}}},
 		}},
-		{s.messages, []mongo.IndexModel{
-			{Keys: bson.D{t, {Key: "conversation_id", Value: 1}, {Key: "_id", Value: 1}}},
-			{Keys: bson.D{t, {Key: "conversation_id", Value: 1}, {Key: "client_msg_id", Value: 1}}, Options: options.Index().SetUnique(true)},
-		}},
+		// Messages are read by _id only (see messages.go); this index serves
+		// MergeContacts on MongoDB. Uniqueness of client ids is carried by
+		// the message_keys documents' _id, not by an index.
+		{s.messages, []mongo.IndexModel{{Keys: bson.D{t, {Key: "contact_id", Value: 1}}}}},
 	}
 	for _, i := range idx {
 		if err := i.c.EnsureIndexes(ctx, i.m...); err != nil {
 			return nil, err
 		}
 	}
+	if db.Embedded {
+		// The message log caches each conversation's last seq, which is
+		// right only while it is the embedded database's one writer.
+		if _, dup := embeddedWriters.LoadOrStore(weak.Make(db), struct{}{}); dup {
+			return nil, errors.New("history: another Store already writes this embedded database")
+		}
+	}
+	s.log = newMessageLog(s, db.Embedded)
 	return s, nil
 }
 
@@ -310,18 +328,25 @@ func (s *Store) CreateConversation(ctx context.Context, in NewConversation) (*Co
 	if in.Status == StatusQueued {
 		conv.QueuedAt = now
 	}
-	if err := s.conversations.InsertOne(ctx, conv); err != nil {
+	// The conversation is created with its first lease of seqs, which
+	// saves its first message a conversation-document update.
+	lease := s.log.firstLease()
+	if err := s.conversations.InsertOne(ctx, convDoc{Conversation: *conv, SeqLease: lease}); err != nil {
 		return nil, err
 	}
+	s.log.created(ctx, conv.ID, lease)
 	return conv, nil
 }
 
 // GetConversation returns one conversation.
 func (s *Store) GetConversation(ctx context.Context, id ConversationID) (*Conversation, error) {
 	var c Conversation
+	unlock := s.log.rlockConv(id)
+	defer unlock()
 	if err := s.conversations.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
 		return nil, store.NotFound(err, "conversation", string(id))
 	}
+	s.log.overlay(ctx, &c)
 	return &c, nil
 }
 
@@ -389,10 +414,13 @@ func (s *Store) UpdateConversation(ctx context.Context, id ConversationID, p Con
 		update["$addToSet"] = bson.M{"tags": bson.M{"$each": p.AddTags}}
 	}
 	var c Conversation
+	unlock := s.log.lockConv(id)
+	defer unlock()
 	err := s.conversations.FindOneAndUpdate(ctx, bson.M{"_id": id}, update, &c, options.FindOneAndUpdate().SetReturnDocument(options.After))
 	if err != nil {
 		return nil, store.NotFound(err, "conversation", string(id))
 	}
+	s.log.overlay(ctx, &c)
 	return &c, nil
 }
 
@@ -456,6 +484,9 @@ func (s *Store) ListConversations(ctx context.Context, q ConversationQuery) ([]C
 		out = out[:q.Limit]
 		next = string(out[len(out)-1].ID)
 	}
+	for i := range out {
+		s.log.overlay(ctx, &out[i])
+	}
 	return out, next, nil
 }
 
@@ -506,119 +537,6 @@ func checkMessage(m *NewMessage) error {
 	}
 	if m.Delivery == "" {
 		m.Delivery = DeliveryStored
-	}
-	return nil
-}
-
-// AppendMessage stores a message durably and returns it. A message whose
-// ClientMsgID was already stored in this conversation is not stored again:
-// the stored one is returned with created=false.
-func (s *Store) AppendMessage(ctx context.Context, in NewMessage) (*Message, bool, error) {
-	if err := checkMessage(&in); err != nil {
-		return nil, false, err
-	}
-	conv, err := s.GetConversation(ctx, in.ConversationID)
-	if err != nil {
-		return nil, false, err
-	}
-	return s.appendTo(ctx, conv, in)
-}
-
-// AppendMessageTo is AppendMessage for a conversation the caller already
-// holds (saves a read on hot paths).
-func (s *Store) AppendMessageTo(ctx context.Context, conv *Conversation, in NewMessage) (*Message, bool, error) {
-	in.ConversationID = conv.ID
-	if err := checkMessage(&in); err != nil {
-		return nil, false, err
-	}
-	return s.appendTo(ctx, conv, in)
-}
-
-func (s *Store) appendTo(ctx context.Context, conv *Conversation, in NewMessage) (*Message, bool, error) {
-	at := in.At
-	if at.IsZero() {
-		at = s.now()
-	}
-	at = at.UTC()
-	m := &Message{ID: MessageID(ids.NewAt(at)), ConversationID: conv.ID, ContactID: conv.ContactID, Direction: in.Direction,
-		Kind: in.Kind, Body: in.Body, Attachments: in.Attachments, Sender: in.Sender, ClientMsgID: in.ClientMsgID,
-		Delivery: in.Delivery, CreatedAt: at}
-	if m.ClientMsgID == "" {
-		m.ClientMsgID = "srv:" + string(m.ID)
-	}
-	if err := s.messages.InsertOne(ctx, m); err != nil {
-		if !store.IsDuplicateKey(err) {
-			return nil, false, err
-		}
-		var old Message
-		if err := s.messages.FindOne(ctx, bson.M{"conversation_id": conv.ID, "client_msg_id": m.ClientMsgID}, &old); err != nil {
-			return nil, false, err
-		}
-		return &old, false, nil
-	}
-	set := bson.M{"last_message_at": at, "updated_at": at}
-	if in.Direction == DirectionIn {
-		set["last_customer_message_at"] = at
-	}
-	if _, err := s.conversations.UpdateOne(ctx, bson.M{"_id": conv.ID}, bson.M{"$set": set, "$inc": bson.M{"message_count": 1}}); err != nil {
-		return nil, false, err
-	}
-	return m, true, nil
-}
-
-// MessageQuery pages through a conversation. With neither After nor Before
-// it returns the newest Limit messages. Results are always oldest first.
-type MessageQuery struct {
-	After  MessageID // messages after this one (catch-up after a reconnect)
-	Before MessageID // messages before this one (scrolling back)
-	Limit  int       // default 50, at most 500
-}
-
-// ListMessages returns a page of a conversation's messages, oldest first,
-// and whether more exist in the direction of travel.
-func (s *Store) ListMessages(ctx context.Context, conv ConversationID, q MessageQuery) ([]Message, bool, error) {
-	if q.Limit <= 0 {
-		q.Limit = 50
-	}
-	if q.Limit > 500 {
-		return nil, false, &ValidationError{Field: "limit", Reason: "must be at most 500"}
-	}
-	if q.After != "" && q.Before != "" {
-		return nil, false, &ValidationError{Field: "after", Reason: "give after or before, not both"}
-	}
-	f := bson.M{"conversation_id": conv}
-	dir := -1
-	switch {
-	case q.After != "":
-		f["_id"] = bson.M{"$gt": q.After}
-		dir = 1
-	case q.Before != "":
-		f["_id"] = bson.M{"$lt": q.Before}
-	}
-	out := []Message{}
-	if err := s.messages.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "_id", Value: dir}}).SetLimit(int64(q.Limit+1))); err != nil {
-		return nil, false, err
-	}
-	more := len(out) > q.Limit
-	if more {
-		out = out[:q.Limit]
-	}
-	if dir < 0 {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	return out, more, nil
-}
-
-// SetDelivery records how far a message got.
-func (s *Store) SetDelivery(ctx context.Context, id MessageID, d Delivery) error {
-	res, err := s.messages.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"delivery": d}})
-	if err != nil {
-		return err
-	}
-	if res.MatchedCount == 0 {
-		return &store.NotFoundError{Kind: "message", ID: string(id)}
 	}
 	return nil
 }

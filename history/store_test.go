@@ -25,10 +25,23 @@ func TestContract(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range contract {
-				t.Run(c.name, func(t *testing.T) {
-					ctx := store.WithTenant(context.Background(), store.TenantID("t-"+c.name))
-					c.fn(t, ctx, s)
+			// "single" sequences as the embedded server's only writer does;
+			// "shared" as on MongoDB with several writing processes.
+			modes := []struct {
+				name string
+				s    *history.Store
+			}{{"single", s}, {"shared", s.SharedWriter()}}
+			if !db.Embedded {
+				modes = modes[1:]
+			}
+			for _, m := range modes {
+				t.Run(m.name, func(t *testing.T) {
+					for _, c := range contract {
+						t.Run(c.name, func(t *testing.T) {
+							ctx := store.WithTenant(context.Background(), store.TenantID("t-"+m.name+"-"+c.name))
+							c.fn(t, ctx, m.s)
+						})
+					}
 				})
 			}
 		})
@@ -47,6 +60,14 @@ var contract = []struct {
 	{"attachments_round_trip", testAttachments},
 	{"validation_names_field", testValidation},
 	{"tenant_isolation", testTenantIsolation},
+	{"message_crash_between_key_and_message", testCrashBetweenKeyAndMessage},
+	{"message_gaps_after_lease_and_restart", testGaps},
+	{"message_concurrent_one_conversation", testConcurrentOne},
+	{"message_concurrent_many_conversations", testConcurrentMany},
+	{"message_paging_across_leases", testPagingAcrossLeases},
+	{"message_idempotent_across_leases_and_restart", testIdempotentAcrossLeases},
+	{"message_set_delivery_by_id", testSetDelivery},
+	{"message_counters_persisted", testCounters},
 }
 
 func must[T any](t *testing.T) func(T, error) T {
@@ -335,7 +356,8 @@ func testValidation(t *testing.T, ctx context.Context, s *history.Store) {
 func testTenantIsolation(t *testing.T, ctx context.Context, s *history.Store) {
 	c := contact(t, ctx, s, history.IdentityPhone, "+861000")
 	conv := must[*history.Conversation](t)(s.CreateConversation(ctx, history.NewConversation{ContactID: c.ID, Channel: history.ChannelVoice}))
-	other := store.WithTenant(context.Background(), "other-tenant")
+	self, _ := store.Tenant(ctx)
+	other := store.WithTenant(context.Background(), "other-of-"+self)
 	if _, err := s.GetConversation(other, conv.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("other tenant read the conversation: %v", err)
 	}
@@ -352,5 +374,377 @@ func testTenantIsolation(t *testing.T, ctx context.Context, s *history.Store) {
 	}
 	if _, err := s.GetConversation(context.Background(), conv.ID); !errors.Is(err, store.ErrNoTenant) {
 		t.Fatalf("no tenant: %v", err)
+	}
+}
+
+func newConv(t *testing.T, ctx context.Context, s *history.Store, visitor string) *history.Conversation {
+	t.Helper()
+	c := contact(t, ctx, s, history.IdentityWebVisitor, visitor)
+	return must[*history.Conversation](t)(s.CreateConversation(ctx, history.NewConversation{ContactID: c.ID, Channel: history.ChannelWebChat}))
+}
+
+func send(t *testing.T, ctx context.Context, s *history.Store, conv *history.Conversation, body, client string) (*history.Message, bool) {
+	t.Helper()
+	m, created, err := s.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionIn, Body: body, ClientMsgID: client, Sender: history.Sender{Type: history.SenderCustomer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, created
+}
+
+// all pages through a conversation with Before from the newest page, and
+// checks the result against After paging from the start.
+func all(t *testing.T, ctx context.Context, s *history.Store, conv history.ConversationID, limit int) []history.Message {
+	t.Helper()
+	var back []history.Message
+	q := history.MessageQuery{Limit: limit}
+	for {
+		page, more, err := s.ListMessages(ctx, conv, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back = append(append([]history.Message{}, page...), back...)
+		if !more || len(page) == 0 {
+			break
+		}
+		q.Before = page[0].ID
+	}
+	for i := 1; i < len(back); i++ {
+		if back[i].ID <= back[i-1].ID {
+			t.Fatalf("messages out of order at %d: %s after %s", i, back[i].ID, back[i-1].ID)
+		}
+	}
+	if len(back) == 0 {
+		return back
+	}
+	fwd := []history.Message{back[0]}
+	for {
+		page, more, err := s.ListMessages(ctx, conv, history.MessageQuery{Limit: limit, After: fwd[len(fwd)-1].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fwd = append(fwd, page...)
+		if !more {
+			break
+		}
+	}
+	if len(fwd) != len(back) {
+		t.Fatalf("after-paging found %d messages, before-paging %d", len(fwd), len(back))
+	}
+	for i := range fwd {
+		if fwd[i].ID != back[i].ID {
+			t.Fatalf("after-paging and before-paging differ at %d", i)
+		}
+	}
+	return back
+}
+
+func bodies(ms []history.Message) []string {
+	var b []string
+	for _, m := range ms {
+		b = append(b, m.Body)
+	}
+	return b
+}
+
+func testCrashBetweenKeyAndMessage(t *testing.T, ctx context.Context, s *history.Store) {
+	conv := newConv(t, ctx, s, "crash")
+	send(t, ctx, s, conv, "m1", "")
+	reserved, err := s.ClaimOnly(ctx, conv, history.NewMessage{Direction: history.DirectionIn, Body: "lost?", ClientMsgID: "c-crash", Sender: history.Sender{Type: history.SenderCustomer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The process stops here; the sender had no answer and retries later.
+	r := s.Restarted()
+	send(t, ctx, r, conv, "m2", "")
+	m, created := send(t, ctx, r, conv, "lost?", "c-crash")
+	if created || m.ID != reserved || m.Body != "lost?" {
+		t.Fatalf("retry after crash: created=%v id=%s (reserved %s)", created, m.ID, reserved)
+	}
+	again, _ := send(t, ctx, r, conv, "lost?", "c-crash")
+	if again.ID != m.ID {
+		t.Fatalf("second retry returned %s, want %s", again.ID, m.ID)
+	}
+	if got := bodies(all(t, ctx, r, conv.ID, 2)); fmt.Sprint(got) != "[m1 lost? m2]" {
+		t.Fatalf("history after crash and retries: %v", got)
+	}
+	// Concurrent retries of a claimed client id store it once.
+	reserved, err = r.ClaimOnly(ctx, conv, history.NewMessage{Direction: history.DirectionIn, Body: "twice", ClientMsgID: "c-crash-2", Sender: history.Sender{Type: history.SenderCustomer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	// (One Store: on the embedded server a database has one writer.)
+	for _, st := range []*history.Store{r, r, r} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, created, err := st.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionIn, Body: "twice", ClientMsgID: "c-crash-2", Sender: history.Sender{Type: history.SenderCustomer}})
+			if err != nil || created || m.ID != reserved {
+				t.Errorf("concurrent repair: %v %v %v", err, created, m)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := bodies(all(t, ctx, r, conv.ID, 50)); fmt.Sprint(got) != "[m1 lost? m2 twice]" {
+		t.Fatalf("history after concurrent repairs: %v", got)
+	}
+}
+
+func testGaps(t *testing.T, ctx context.Context, s *history.Store) {
+	conv := newConv(t, ctx, s, "gaps")
+	var want []string
+	for i := 0; i < 5; i++ {
+		send(t, ctx, s, conv, fmt.Sprint("a", i), "")
+		want = append(want, fmt.Sprint("a", i))
+	}
+	// A crash right after a lease, then a restart: two gaps.
+	if err := s.LeaseOnly(ctx, conv.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Restarted()
+	for i := 0; i < 5; i++ {
+		send(t, ctx, r, conv, fmt.Sprint("b", i), "")
+		want = append(want, fmt.Sprint("b", i))
+	}
+	r2 := r.Restarted() // a reader that never wrote this conversation
+	for _, st := range []*history.Store{r, r2} {
+		for _, limit := range []int{2, 50} {
+			if got := bodies(all(t, ctx, st, conv.ID, limit)); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("limit %d: %v, want %v", limit, got, want)
+			}
+		}
+	}
+	newest, more, _ := r2.ListMessages(ctx, conv.ID, history.MessageQuery{Limit: 10})
+	if more || len(newest) != 10 {
+		t.Fatalf("newest page: %d more=%v", len(newest), more)
+	}
+}
+
+func testConcurrentOne(t *testing.T, ctx context.Context, s *history.Store) {
+	conv := newConv(t, ctx, s, "busy")
+	const writers, each = 8, 5
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, _, err := s.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionOut, Body: fmt.Sprint(w, "/", i),
+					ClientMsgID: fmt.Sprint("w", w, "-", i), Sender: history.Sender{Type: history.SenderAgent}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ms := all(t, ctx, s, conv.ID, 37)
+	seen := map[string]bool{}
+	for _, m := range ms {
+		seen[m.Body] = true
+	}
+	if len(ms) != writers*each || len(seen) != writers*each {
+		t.Fatalf("stored %d messages (%d distinct), want %d", len(ms), len(seen), writers*each)
+	}
+	// Each writer's messages keep their order.
+	last := map[string]int{}
+	for _, m := range ms {
+		var w, i int
+		fmt.Sscanf(m.Body, "%d/%d", &w, &i)
+		if prev, ok := last[fmt.Sprint(w)]; ok && i <= prev {
+			t.Fatalf("writer %d: message %d after %d", w, i, prev)
+		}
+		last[fmt.Sprint(w)] = i
+	}
+	if c := must[*history.Conversation](t)(s.GetConversation(ctx, conv.ID)); c.MessageCount != writers*each {
+		t.Fatalf("message_count %d", c.MessageCount)
+	}
+}
+
+func testConcurrentMany(t *testing.T, ctx context.Context, s *history.Store) {
+	const convs, writers, each = 4, 8, 4
+	cs := make([]*history.Conversation, convs)
+	for i := range cs {
+		cs[i] = newConv(t, ctx, s, fmt.Sprint("many-", i))
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				cv := cs[(w+i)%convs]
+				// Every message is sent twice, as by a client whose first ack was lost.
+				for try := 0; try < 2; try++ {
+					if _, created, err := s.AppendMessageTo(ctx, cv, history.NewMessage{Direction: history.DirectionIn, Body: "x",
+						ClientMsgID: fmt.Sprint(w, "-", i), Sender: history.Sender{Type: history.SenderCustomer}}); err != nil || created != (try == 0) {
+						t.Errorf("send %d-%d try %d: created=%v err=%v", w, i, try, created, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total := int64(0)
+	for _, cv := range cs {
+		n := len(all(t, ctx, s, cv.ID, 50))
+		c := must[*history.Conversation](t)(s.GetConversation(ctx, cv.ID))
+		if c.MessageCount != int64(n) {
+			t.Fatalf("conversation %s: count %d, listed %d", cv.ID, c.MessageCount, n)
+		}
+		total += int64(n)
+	}
+	if total != writers*each {
+		t.Fatalf("stored %d messages, want %d", total, writers*each)
+	}
+}
+
+func testPagingAcrossLeases(t *testing.T, ctx context.Context, s *history.Store) {
+	conv := newConv(t, ctx, s, "long")
+	n := int(3*s.LeaseSize()) + 7
+	if n < 40 {
+		n = 40
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				if _, _, err := s.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionIn, Body: fmt.Sprint(i), Sender: history.Sender{Type: history.SenderCustomer}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var want []history.MessageID
+	for _, m := range all(t, ctx, s, conv.ID, 500) {
+		want = append(want, m.ID)
+	}
+	if len(want) != n {
+		t.Fatalf("stored %d messages, want %d", len(want), n)
+	}
+	for _, limit := range []int{9, 33} {
+		ms := all(t, ctx, s, conv.ID, limit)
+		if len(ms) != n || ms[0].ID != want[0] || ms[n-1].ID != want[n-1] {
+			t.Fatalf("limit %d: %d messages", limit, len(ms))
+		}
+	}
+	// Window in the middle, both directions.
+	mid := n / 2
+	before, more, _ := s.ListMessages(ctx, conv.ID, history.MessageQuery{Before: want[mid], Limit: 5})
+	if !more || len(before) != 5 || before[4].ID != want[mid-1] || before[0].ID != want[mid-5] {
+		t.Fatal("before window wrong")
+	}
+	after, more, _ := s.ListMessages(ctx, conv.ID, history.MessageQuery{After: want[mid], Limit: 5})
+	if !more || len(after) != 5 || after[0].ID != want[mid+1] || after[4].ID != want[mid+5] {
+		t.Fatal("after window wrong")
+	}
+	if tail, more, _ := s.ListMessages(ctx, conv.ID, history.MessageQuery{After: want[n-1]}); more || len(tail) != 0 {
+		t.Fatalf("after the last message: %d", len(tail))
+	}
+	other := newConv(t, ctx, s, "long-other")
+	if _, _, err := s.ListMessages(ctx, other.ID, history.MessageQuery{Before: want[3]}); err == nil {
+		t.Fatal("a cursor of another conversation was accepted")
+	}
+}
+
+func testIdempotentAcrossLeases(t *testing.T, ctx context.Context, s *history.Store) {
+	conv := newConv(t, ctx, s, "idem")
+	first, created := send(t, ctx, s, conv, "first", "keep-me")
+	if !created {
+		t.Fatal("first send not created")
+	}
+	for i := 0; i < int(2*s.LeaseSize())+3; i++ {
+		send(t, ctx, s, conv, fmt.Sprint(i), "")
+	}
+	for _, st := range []*history.Store{s, s.Restarted()} {
+		m, created := send(t, ctx, st, conv, "first", "keep-me")
+		if created || m.ID != first.ID || m.Body != "first" {
+			t.Fatalf("late retry: created=%v %s != %s", created, m.ID, first.ID)
+		}
+	}
+	// The same client id in another conversation is another message.
+	conv2 := newConv(t, ctx, s, "idem-2")
+	if m, created := send(t, ctx, s, conv2, "first", "keep-me"); !created || m.ID == first.ID {
+		t.Fatal("client ids leaked across conversations")
+	}
+	if c := must[*history.Conversation](t)(s.GetConversation(ctx, conv.ID)); c.MessageCount != int64(2*s.LeaseSize())+4 {
+		t.Fatalf("message_count %d", c.MessageCount)
+	}
+}
+
+func testSetDelivery(t *testing.T, ctx context.Context, s *history.Store) {
+	conv := newConv(t, ctx, s, "delivery")
+	var ids []history.MessageID
+	for i := 0; i < 5; i++ {
+		m, _ := send(t, ctx, s, conv, fmt.Sprint(i), "")
+		ids = append(ids, m.ID)
+	}
+	if err := s.SetDelivery(ctx, ids[2], history.DeliveryRead); err != nil {
+		t.Fatal(err)
+	}
+	ms, _, _ := s.ListMessages(ctx, conv.ID, history.MessageQuery{})
+	for i, m := range ms {
+		want := history.DeliveryStored
+		if i == 2 {
+			want = history.DeliveryRead
+		}
+		if m.Delivery != want {
+			t.Fatalf("message %d delivery %s, want %s", i, m.Delivery, want)
+		}
+	}
+	other := store.WithTenant(context.Background(), "someone-else")
+	for _, c := range []struct {
+		ctx context.Context
+		id  history.MessageID
+	}{{other, ids[2]}, {ctx, "nope"}, {ctx, ids[4][:len(ids[4])-1] + "f"}} {
+		if err := s.SetDelivery(c.ctx, c.id, history.DeliveryFailed); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("SetDelivery(%s): %v", c.id, err)
+		}
+	}
+	if _, _, err := s.ListMessages(other, conv.ID, history.MessageQuery{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("other tenant listed the messages: %v", err)
+	}
+}
+
+func testCounters(t *testing.T, ctx context.Context, s *history.Store) {
+	conv := newConv(t, ctx, s, "counters")
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := 0; i < 3; i++ {
+		if _, _, err := s.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionIn, Body: "q", At: at.Add(time.Duration(i) * time.Second), Sender: history.Sender{Type: history.SenderCustomer}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionOut, Body: "a", At: at.Add(time.Minute), Sender: history.Sender{Type: history.SenderAgent}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(st *history.Store, what string) {
+		c := must[*history.Conversation](t)(st.GetConversation(ctx, conv.ID))
+		if c.MessageCount != 4 || !c.LastMessageAt.Equal(at.Add(time.Minute)) || !c.LastCustomerMessageAt.Equal(at.Add(2*time.Second)) {
+			t.Fatalf("%s: count %d last %v customer %v", what, c.MessageCount, c.LastMessageAt, c.LastCustomerMessageAt)
+		}
+	}
+	check(s, "in memory")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check(s.Restarted(), "persisted")
+	check(s, "after flush")
+}
+
+// The message log caches each conversation's last seq, so a second Store
+// on one embedded database is refused rather than left reading stale tails.
+func TestOneStorePerEmbeddedDatabase(t *testing.T) {
+	db := storetest.Embedded(t)
+	if _, err := history.New(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := history.New(context.Background(), db); err == nil {
+		t.Fatal("a second Store on the embedded database was accepted")
 	}
 }

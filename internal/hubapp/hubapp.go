@@ -265,6 +265,11 @@ func (h *Hub) closeServices() {
 	h.Convo.Close()
 	h.ACD.Close()
 	_ = h.KB.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.History.Flush(ctx); err != nil {
+		h.log.Warn("conversation counters not flushed", "err", err)
+	}
 }
 
 // Close releases a hub that was never served.

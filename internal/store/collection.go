@@ -59,6 +59,9 @@ func scope(ctx context.Context, filter any) (bson.D, error) {
 				}
 				continue
 			}
+			if k == "_id" && foreignID(ctx, v) {
+				return nil, ErrTenantMismatch
+			}
 			out = append(out, bson.E{Key: k, Value: v})
 		}
 	case bson.D:
@@ -68,6 +71,9 @@ func scope(ctx context.Context, filter any) (bson.D, error) {
 					return nil, ErrTenantMismatch
 				}
 				continue
+			}
+			if e.Key == "_id" && foreignID(ctx, e.Value) {
+				return nil, ErrTenantMismatch
 			}
 			out = append(out, e)
 		}
@@ -107,6 +113,35 @@ func idOnly(filter any) (any, bool) {
 		return v, true
 	}
 	return nil, false
+}
+
+// ownedID reports whether id is a string of the form "<tenant>/..." naming
+// the context's tenant. Such ids belong to that tenant by construction:
+// stamp and the upsert paths refuse to create a document whose id names
+// another tenant, so a write by such an id needs no ownership read first
+// (under FerretDB that read is a whole extra round trip and SQL query).
+func ownedID(ctx context.Context, id any) bool {
+	s, ok := id.(string)
+	if !ok {
+		return false
+	}
+	t, ok := Tenant(ctx)
+	return ok && len(s) > len(t) && s[len(t)] == '/' && s[:len(t)] == string(t)
+}
+
+// foreignID reports whether id is a string whose "<prefix>/" names a tenant
+// other than the context's: such ids are reserved to that tenant.
+func foreignID(ctx context.Context, id any) bool {
+	s, ok := id.(string)
+	if !ok {
+		return false
+	}
+	i := strings.IndexByte(s, '/')
+	if i < 0 {
+		return false
+	}
+	t, _ := Tenant(ctx)
+	return s[:i] != string(t)
 }
 
 // owns reports whether the document with this id exists and belongs to the
@@ -172,6 +207,10 @@ func stamp(ctx context.Context, doc any) (bson.Raw, error) {
 		return nil, fmt.Errorf("store: marshal: %w", err)
 	}
 	raw := bson.Raw(b)
+	if id, ok := raw.Lookup("_id").StringValueOK(); ok && foreignID(ctx, id) {
+		// Ids "<tenant>/..." are reserved to that tenant (see ownedID).
+		return nil, ErrTenantMismatch
+	}
 	if v, err := raw.LookupErr(TenantField); err == nil {
 		if s, ok := v.StringValueOK(); ok && s == string(t) {
 			return raw, nil
@@ -242,8 +281,14 @@ func (c *Collection) InsertOne(ctx context.Context, doc any) (err error) {
 }
 
 // InsertMany stores docs for the context's tenant, in order; it stops at the
-// first failure (ordered insert).
-func (c *Collection) InsertMany(ctx context.Context, docs []any) (err error) {
+// first failure (ordered insert) unless opts say SetOrdered(false). A
+// failure of some documents is a mongo.BulkWriteException whose write
+// errors carry the index of each failed document.
+//
+// On the embedded server one call is one SQLite transaction (one commit,
+// one sync) as long as no document fails, so batching writes here is how
+// callers share a durable commit.
+func (c *Collection) InsertMany(ctx context.Context, docs []any, opts ...options.Lister[options.InsertManyOptions]) (err error) {
 	defer c.m.observe(c.name, "insert_many", time.Now(), &err)
 	raws := make([]any, len(docs))
 	for i, d := range docs {
@@ -251,7 +296,7 @@ func (c *Collection) InsertMany(ctx context.Context, docs []any) (err error) {
 			return err
 		}
 	}
-	_, err = c.c.InsertMany(ctx, raws)
+	_, err = c.c.InsertMany(ctx, raws, opts...)
 	return err
 }
 
@@ -321,6 +366,15 @@ func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...
 		return nil, err
 	}
 	if id, ok := idOnly(filter); ok {
+		if _, err := tenantOf(ctx); err != nil {
+			return nil, err
+		}
+		if foreignID(ctx, id) {
+			return &mongo.UpdateResult{}, nil // another tenant's id: no match, no upsert
+		}
+		if ownedID(ctx, id) {
+			return c.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, withSetOnInsert(ctx, update), opts...)
+		}
 		own, err := c.owns(ctx, id)
 		if err != nil {
 			return nil, err
@@ -374,6 +428,15 @@ func (c *Collection) FindOneAndUpdate(ctx context.Context, filter, update, out a
 		return err
 	}
 	if id, ok := idOnly(filter); ok {
+		if _, err := tenantOf(ctx); err != nil {
+			return err
+		}
+		if foreignID(ctx, id) {
+			return mongo.ErrNoDocuments
+		}
+		if ownedID(ctx, id) {
+			return c.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, withSetOnInsert(ctx, update), opts...).Decode(out)
+		}
 		own, err := c.owns(ctx, id)
 		if err != nil {
 			return err
@@ -393,16 +456,20 @@ func (c *Collection) FindOneAndUpdate(ctx context.Context, filter, update, out a
 // DeleteOne removes the first match and reports how many were removed.
 func (c *Collection) DeleteOne(ctx context.Context, filter any) (n int64, err error) {
 	defer c.m.observe(c.name, "delete_one", time.Now(), &err)
-	f, err := scope(ctx, filter)
-	if err != nil {
-		return 0, err
-	}
+	var f bson.D
 	if id, ok := idOnly(filter); ok {
-		own, err := c.owns(ctx, id)
-		if err != nil || !own {
+		if _, err := tenantOf(ctx); err != nil {
 			return 0, err
 		}
+		if !ownedID(ctx, id) {
+			own, err := c.owns(ctx, id)
+			if err != nil || !own {
+				return 0, err
+			}
+		}
 		f = bson.D{{Key: "_id", Value: id}}
+	} else if f, err = scope(ctx, filter); err != nil {
+		return 0, err
 	}
 	res, err := c.c.DeleteOne(ctx, f)
 	if err != nil {

@@ -83,3 +83,89 @@ func TestScopedCollection(t *testing.T) {
 		})
 	}
 }
+
+// Ids "<tenant>/..." belong to that tenant: writes by such ids skip the
+// ownership read, so no other tenant may ever create one.
+func TestTenantPrefixedIDs(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			c := db.Collection("prefixed")
+			a := store.WithTenant(context.Background(), "a")
+			bb := store.WithTenant(context.Background(), "b")
+			if err := c.InsertOne(a, doc{ID: "a/1", N: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.InsertOne(a, doc{ID: "b/1", N: 1}); !errors.Is(err, store.ErrTenantMismatch) {
+				t.Fatalf("a inserted b's id: %v", err)
+			}
+			if err := c.InsertMany(a, []any{doc{ID: "a/2"}, doc{ID: "b/2"}}); !errors.Is(err, store.ErrTenantMismatch) {
+				t.Fatalf("a inserted b's id in a batch: %v", err)
+			}
+			up := options.UpdateOne().SetUpsert(true)
+			if res, err := c.UpdateOne(a, bson.M{"_id": "b/3"}, bson.M{"$set": bson.M{"n": 3}}, up); err != nil || res.UpsertedCount != 0 {
+				t.Fatalf("a upserted b's id: %v %+v", err, res)
+			}
+			if _, err := c.UpdateOne(a, bson.M{"_id": "b/3", "n": 3}, bson.M{"$set": bson.M{"n": 3}}, up); !errors.Is(err, store.ErrTenantMismatch) {
+				t.Fatalf("a upserted b's id with a scoped filter: %v", err)
+			}
+			var got doc
+			if err := c.FindOne(bb, bson.M{"_id": "b/3"}, &got); !errors.Is(err, mongo.ErrNoDocuments) {
+				t.Fatalf("b/3 exists: %v %+v", err, got)
+			}
+			// b cannot touch a's prefixed document by id.
+			if res, err := c.UpdateOne(bb, bson.M{"_id": "a/1"}, bson.M{"$set": bson.M{"n": 9}}, up); err != nil || res.MatchedCount != 0 || res.UpsertedCount != 0 {
+				t.Fatalf("b updated a/1: %v %+v", err, res)
+			}
+			if err := c.FindOneAndUpdate(bb, bson.M{"_id": "a/1"}, bson.M{"$set": bson.M{"n": 9}}, &got); !errors.Is(err, mongo.ErrNoDocuments) {
+				t.Fatalf("b find-and-updated a/1: %v", err)
+			}
+			if n, err := c.DeleteOne(bb, bson.M{"_id": "a/1"}); err != nil || n != 0 {
+				t.Fatalf("b deleted a/1: %v %d", err, n)
+			}
+			// a's fast paths: update, upsert (stamped with a), find-and-update, delete.
+			if res, err := c.UpdateOne(a, bson.M{"_id": "a/1"}, bson.M{"$inc": bson.M{"n": 1}}); err != nil || res.MatchedCount != 1 {
+				t.Fatalf("a updated a/1: %v %+v", err, res)
+			}
+			if _, err := c.UpdateOne(a, bson.M{"_id": "a/4"}, bson.M{"$inc": bson.M{"n": 4}}, up); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.FindOne(a, bson.M{"_id": "a/4"}, &got); err != nil || got.Tenant != "a" || got.N != 4 {
+				t.Fatalf("upserted a/4: %v %+v", err, got)
+			}
+			if err := c.FindOneAndUpdate(a, bson.M{"_id": "a/1"}, bson.M{"$inc": bson.M{"n": 1}}, &got, options.FindOneAndUpdate().SetReturnDocument(options.After)); err != nil || got.N != 3 {
+				t.Fatalf("a find-and-updated a/1: %v %+v", err, got)
+			}
+			if n, err := c.DeleteOne(a, bson.M{"_id": "a/4"}); err != nil || n != 1 {
+				t.Fatalf("a deleted a/4: %v %d", err, n)
+			}
+			if err := c.FindOne(bb, bson.M{"_id": "a/1"}, &got); !errors.Is(err, mongo.ErrNoDocuments) {
+				t.Fatalf("b read a/1: %v", err)
+			}
+		})
+	}
+}
+
+// An unordered InsertMany stores every document it can and reports the
+// others by index: group commits rely on it.
+func TestInsertManyUnordered(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			c := db.Collection("batch")
+			a := store.WithTenant(context.Background(), "a")
+			if err := c.InsertOne(a, doc{ID: "a/2"}); err != nil {
+				t.Fatal(err)
+			}
+			err := c.InsertMany(a, []any{doc{ID: "a/1"}, doc{ID: "a/2"}, doc{ID: "a/3"}}, options.InsertMany().SetOrdered(false))
+			var bwe mongo.BulkWriteException
+			if !errors.As(err, &bwe) || len(bwe.WriteErrors) != 1 || bwe.WriteErrors[0].Index != 1 || !mongo.IsDuplicateKeyError(err) {
+				t.Fatalf("unordered insert with a duplicate: %v", err)
+			}
+			var all []doc
+			if err := c.FindAll(a, nil, &all); err != nil || len(all) != 3 {
+				t.Fatalf("stored %d documents: %v", len(all), err)
+			}
+		})
+	}
+}

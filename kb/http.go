@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,12 +15,6 @@ import (
 
 // MaxImportBytes caps an uploaded import file.
 const MaxImportBytes = 20 << 20
-
-var (
-	anyRole   = []accounts.Role{accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleQA, accounts.RoleAdmin}
-	editors   = []accounts.Role{accounts.RoleAdmin, accounts.RoleSupervisor}
-	adminOnly = []accounts.Role{accounts.RoleAdmin}
-)
 
 // Mount registers the knowledge-base routes on the authenticated /api/v1
 // router (httpapi.RequireAuth must run before them):
@@ -42,24 +35,23 @@ var (
 //	DELETE /kb/unanswered/:id                admin, supervisor
 //	GET    /kb/bot/:group, PUT /kb/bot/:group  admin
 func (s *Service) Mount(r fiber.Router) {
-	role := httpapi.RequireRole
-	r.Get("/kb/search", role(anyRole...), s.hSearch)
-	r.Get("/kb/suggest", role(anyRole...), s.hSuggest)
-	r.Get("/kb/articles", role(anyRole...), s.hList)
-	r.Post("/kb/articles", role(editors...), s.hCreate)
-	r.Get("/kb/articles/:id", role(anyRole...), s.hGet)
-	r.Put("/kb/articles/:id", role(editors...), s.hUpdate)
-	r.Delete("/kb/articles/:id", role(editors...), s.hDelete)
-	r.Get("/kb/articles/:id/history", role(anyRole...), s.hHistory)
-	r.Post("/kb/articles/:id/feedback", role(anyRole...), s.hFeedback)
-	r.Post("/kb/import", role(editors...), s.hImport)
-	r.Get("/kb/export", role(editors...), s.hExport)
-	r.Get("/kb/synonyms", role(editors...), s.hGetSynonyms)
-	r.Put("/kb/synonyms", role(editors...), s.hPutSynonyms)
-	r.Get("/kb/unanswered", role(editors...), s.hUnanswered)
-	r.Delete("/kb/unanswered/:id", role(editors...), s.hDismiss)
-	r.Get("/kb/bot/:group", role(adminOnly...), s.hGetBot)
-	r.Put("/kb/bot/:group", role(adminOnly...), s.hPutBot)
+	r.Get("/kb/search", httpapi.AnyRole(), s.hSearch)
+	r.Get("/kb/suggest", httpapi.AnyRole(), s.hSuggest)
+	r.Get("/kb/articles", httpapi.AnyRole(), s.hList)
+	r.Post("/kb/articles", httpapi.Staff(), s.hCreate)
+	r.Get("/kb/articles/:id", httpapi.AnyRole(), s.hGet)
+	r.Put("/kb/articles/:id", httpapi.Staff(), s.hUpdate)
+	r.Delete("/kb/articles/:id", httpapi.Staff(), s.hDelete)
+	r.Get("/kb/articles/:id/history", httpapi.AnyRole(), s.hHistory)
+	r.Post("/kb/articles/:id/feedback", httpapi.AnyRole(), s.hFeedback)
+	r.Post("/kb/import", httpapi.Staff(), s.hImport)
+	r.Get("/kb/export", httpapi.Staff(), s.hExport)
+	r.Get("/kb/synonyms", httpapi.Staff(), s.hGetSynonyms)
+	r.Put("/kb/synonyms", httpapi.Staff(), s.hPutSynonyms)
+	r.Get("/kb/unanswered", httpapi.Staff(), s.hUnanswered)
+	r.Delete("/kb/unanswered/:id", httpapi.Staff(), s.hDismiss)
+	r.Get("/kb/bot/:group", httpapi.AdminOnly(), s.hGetBot)
+	r.Put("/kb/bot/:group", httpapi.AdminOnly(), s.hPutBot)
 }
 
 // apiError maps the service's sentinels to HTTP errors; typed store and
@@ -88,7 +80,10 @@ func editorCtx(c *fiber.Ctx) {
 	c.SetUserContext(WithEditor(c.UserContext(), Editor{ID: string(p.UserID), Name: name}))
 }
 
-func isEditor(c *fiber.Ctx) bool { return slices.Contains(editors, httpapi.PrincipalOf(c).Role) }
+func isEditor(c *fiber.Ctx) bool {
+	r := httpapi.PrincipalOf(c).Role
+	return r == accounts.RoleAdmin || r == accounts.RoleSupervisor
+}
 
 func (s *Service) hSearch(c *fiber.Ctx) error {
 	limit, err := httpapi.QueryInt(c, "limit", 10, 1, 100)

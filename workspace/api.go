@@ -69,41 +69,33 @@ func New(acc Accounts, hist *history.Store, o Options) *API {
 	return &API{acc: acc, hist: hist, log: o.Logger.With("component", "workspace"), cookieSecure: o.CookieSecure, sync: o.Sync}
 }
 
-// Roles used in route guards.
-var (
-	anyRole   = []accounts.Role{accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleQA, accounts.RoleAdmin}
-	staff     = []accounts.Role{accounts.RoleSupervisor, accounts.RoleAdmin}
-	adminOnly = []accounts.Role{accounts.RoleAdmin}
-)
-
 // Mount registers the routes on r (the /api/v1 group) and returns the
 // authenticated sub-router for other packages to mount their routes on.
 func (a *API) Mount(r fiber.Router) fiber.Router {
 	r.Post("/auth/login", a.login)
 	auth := r.Group("", httpapi.RequireAuth(a.acc))
-	role := httpapi.RequireRole
 
-	auth.Post("/auth/logout", role(anyRole...), a.logout)
-	auth.Get("/me", role(anyRole...), a.me)
-	auth.Put("/me/password", role(anyRole...), a.changePassword)
-	auth.Get("/me/logins", role(anyRole...), a.myLogins)
+	auth.Post("/auth/logout", httpapi.AnyRole(), a.logout)
+	auth.Get("/me", httpapi.AnyRole(), a.me)
+	auth.Put("/me/password", httpapi.AnyRole(), a.changePassword)
+	auth.Get("/me/logins", httpapi.AnyRole(), a.myLogins)
 
-	auth.Get("/tenant", role(anyRole...), a.getTenant)
-	auth.Patch("/tenant", role(adminOnly...), a.updateTenant)
-	auth.Post("/tenants", role(adminOnly...), a.createTenant)
+	auth.Get("/tenant", httpapi.AnyRole(), a.getTenant)
+	auth.Patch("/tenant", httpapi.AdminOnly(), a.updateTenant)
+	auth.Post("/tenants", httpapi.AdminOnly(), a.createTenant)
 
-	auth.Get("/users", role(staff...), a.listUsers)
-	auth.Post("/users", role(adminOnly...), a.createUser)
-	auth.Get("/users/:id", role(staff...), a.getUser)
-	auth.Patch("/users/:id", role(adminOnly...), a.updateUser)
-	auth.Put("/users/:id/password", role(adminOnly...), a.resetPassword)
+	auth.Get("/users", httpapi.Staff(), a.listUsers)
+	auth.Post("/users", httpapi.AdminOnly(), a.createUser)
+	auth.Get("/users/:id", httpapi.Staff(), a.getUser)
+	auth.Patch("/users/:id", httpapi.AdminOnly(), a.updateUser)
+	auth.Put("/users/:id/password", httpapi.AdminOnly(), a.resetPassword)
 
-	auth.Get("/groups", role(anyRole...), a.listGroups)
-	auth.Post("/groups", role(adminOnly...), a.createGroup)
-	auth.Get("/groups/:id", role(anyRole...), a.getGroup)
-	auth.Patch("/groups/:id", role(adminOnly...), a.updateGroup)
+	auth.Get("/groups", httpapi.AnyRole(), a.listGroups)
+	auth.Post("/groups", httpapi.AdminOnly(), a.createGroup)
+	auth.Get("/groups/:id", httpapi.AnyRole(), a.getGroup)
+	auth.Patch("/groups/:id", httpapi.AdminOnly(), a.updateGroup)
 
-	auth.Get("/audit/logins", role(staff...), a.auditLogins)
+	auth.Get("/audit/logins", httpapi.Staff(), a.auditLogins)
 
 	a.mountHistory(auth)
 	return auth

@@ -12,15 +12,14 @@ import (
 
 func (a *API) mountHistory(auth fiber.Router) {
 	role := httpapi.RequireRole
-	readers := []accounts.Role{accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleQA, accounts.RoleAdmin}
-	auth.Get("/contacts/:id", role(readers...), a.getContact)
+	auth.Get("/contacts/:id", httpapi.AnyRole(), a.getContact)
 	auth.Patch("/contacts/:id", role(accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleAdmin), a.updateContact)
-	auth.Post("/contacts/:id/merge", role(staff...), a.mergeContact)
-	auth.Get("/contacts/:id/conversations", role(readers...), a.contactConversations)
-	auth.Get("/conversations", role(staff...), a.listConversations)
-	auth.Get("/conversations/:id", role(readers...), a.getConversation)
-	auth.Get("/conversations/:id/messages", role(readers...), a.listMessages)
-	auth.Get("/attachments/:id", role(readers...), a.getAttachment)
+	auth.Post("/contacts/:id/merge", httpapi.Staff(), a.mergeContact)
+	auth.Get("/contacts/:id/conversations", httpapi.AnyRole(), a.contactConversations)
+	auth.Get("/conversations", httpapi.Staff(), a.listConversations)
+	auth.Get("/conversations/:id", httpapi.AnyRole(), a.getConversation)
+	auth.Get("/conversations/:id/messages", httpapi.AnyRole(), a.listMessages)
+	auth.Get("/attachments/:id", httpapi.AnyRole(), a.getAttachment)
 }
 
 func (a *API) getContact(c *fiber.Ctx) error {

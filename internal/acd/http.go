@@ -18,42 +18,35 @@ import (
 	"github.com/omnihub/hub/routing"
 )
 
-var (
-	anyRole   = []accounts.Role{accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleQA, accounts.RoleAdmin}
-	staff     = []accounts.Role{accounts.RoleSupervisor, accounts.RoleAdmin}
-	adminOnly = []accounts.Role{accounts.RoleAdmin}
-)
-
 // Mount registers the routing API on r (the authenticated /api/v1 router).
 func (s *Service) Mount(r fiber.Router) {
-	role := httpapi.RequireRole
-	r.Get("/agent/me", role(anyRole...), s.hMe)
-	r.Post("/agent/sign-in", role(anyRole...), s.hSignIn)
-	r.Post("/agent/sign-out", role(anyRole...), s.hSignOut)
-	r.Put("/agent/state", role(anyRole...), s.hState)
-	r.Post("/agent/break", role(anyRole...), s.hBreak)
-	r.Post("/agent/continue", role(anyRole...), s.hContinue)
-	r.Post("/tasks/:id/accept", role(anyRole...), s.hAccept)
-	r.Post("/tasks/:id/reject", role(anyRole...), s.hReject)
-	r.Post("/tasks/:id/transfer", role(anyRole...), s.hTransfer)
-	r.Post("/tasks/:id/complete", role(anyRole...), s.hComplete)
-	r.Post("/tasks/:id/disposition", role(anyRole...), s.hDisposition)
+	r.Get("/agent/me", httpapi.AnyRole(), s.hMe)
+	r.Post("/agent/sign-in", httpapi.AnyRole(), s.hSignIn)
+	r.Post("/agent/sign-out", httpapi.AnyRole(), s.hSignOut)
+	r.Put("/agent/state", httpapi.AnyRole(), s.hState)
+	r.Post("/agent/break", httpapi.AnyRole(), s.hBreak)
+	r.Post("/agent/continue", httpapi.AnyRole(), s.hContinue)
+	r.Post("/tasks/:id/accept", httpapi.AnyRole(), s.hAccept)
+	r.Post("/tasks/:id/reject", httpapi.AnyRole(), s.hReject)
+	r.Post("/tasks/:id/transfer", httpapi.AnyRole(), s.hTransfer)
+	r.Post("/tasks/:id/complete", httpapi.AnyRole(), s.hComplete)
+	r.Post("/tasks/:id/disposition", httpapi.AnyRole(), s.hDisposition)
 
-	r.Get("/routing/agents", role(staff...), s.hAgents)
-	r.Get("/routing/queues", role(anyRole...), s.hQueues)
-	r.Post("/routing/agents/:id/break/approve", role(staff...), s.hApprove)
-	r.Post("/routing/agents/:id/break/deny", role(staff...), s.hDeny)
-	r.Put("/routing/agents/:id/state", role(staff...), s.hForceState)
-	r.Post("/routing/agents/:id/sign-out", role(staff...), s.hForceSignOut)
-	r.Get("/routing/events", role(staff...), s.hEvents)
-	r.Post("/routing/tasks", role(staff...), s.hEnqueue)
-	r.Delete("/routing/tasks/:id", role(staff...), s.hCancel)
-	r.Get("/routing/groups/:id/settings", role(staff...), s.hGetGroupSettings)
-	r.Put("/routing/groups/:id/settings", role(adminOnly...), s.hPutGroupSettings)
-	r.Get("/routing/agents/:id/settings", role(staff...), s.hGetAgentSettings)
-	r.Put("/routing/agents/:id/settings", role(adminOnly...), s.hPutAgentSettings)
+	r.Get("/routing/agents", httpapi.Staff(), s.hAgents)
+	r.Get("/routing/queues", httpapi.AnyRole(), s.hQueues)
+	r.Post("/routing/agents/:id/break/approve", httpapi.Staff(), s.hApprove)
+	r.Post("/routing/agents/:id/break/deny", httpapi.Staff(), s.hDeny)
+	r.Put("/routing/agents/:id/state", httpapi.Staff(), s.hForceState)
+	r.Post("/routing/agents/:id/sign-out", httpapi.Staff(), s.hForceSignOut)
+	r.Get("/routing/events", httpapi.Staff(), s.hEvents)
+	r.Post("/routing/tasks", httpapi.Staff(), s.hEnqueue)
+	r.Delete("/routing/tasks/:id", httpapi.Staff(), s.hCancel)
+	r.Get("/routing/groups/:id/settings", httpapi.Staff(), s.hGetGroupSettings)
+	r.Put("/routing/groups/:id/settings", httpapi.AdminOnly(), s.hPutGroupSettings)
+	r.Get("/routing/agents/:id/settings", httpapi.Staff(), s.hGetAgentSettings)
+	r.Put("/routing/agents/:id/settings", httpapi.AdminOnly(), s.hPutAgentSettings)
 
-	r.Get("/stream", role(anyRole...), func(c *fiber.Ctx) error {
+	r.Get("/stream", httpapi.AnyRole(), func(c *fiber.Ctx) error {
 		if !websocket.IsWebSocketUpgrade(c) {
 			return fiber.ErrUpgradeRequired
 		}

@@ -186,7 +186,7 @@ func (s *Service) DeleteCode(ctx context.Context, id string) error {
 
 // Mount registers the routes on the authenticated /api/v1 router.
 func (s *Service) Mount(r fiber.Router) {
-	anyRole := httpapi.RequireRole(accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleQA, accounts.RoleAdmin)
+	anyRole := httpapi.AnyRole()
 	admin := httpapi.RequireRole(accounts.RoleAdmin)
 	r.Get("/quick-replies", anyRole, func(c *fiber.Ctx) error {
 		rs, err := s.Replies(c.UserContext(), httpapi.PrincipalOf(c))

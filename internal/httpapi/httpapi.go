@@ -251,3 +251,15 @@ func QueryInt(c *fiber.Ctx, name string, def, min, max int) (int, error) {
 	}
 	return n, nil
 }
+
+// AnyRole lets every signed-in user through (each handler still checks
+// what the user may touch).
+func AnyRole() fiber.Handler {
+	return RequireRole(accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleQA, accounts.RoleAdmin)
+}
+
+// Staff lets supervisors and admins through.
+func Staff() fiber.Handler { return RequireRole(accounts.RoleSupervisor, accounts.RoleAdmin) }
+
+// AdminOnly lets admins through.
+func AdminOnly() fiber.Handler { return RequireRole(accounts.RoleAdmin) }

@@ -405,7 +405,9 @@ func (s *Service) customerSocket(conn *websocket.Conn) {
 	defer c.close()
 	conn.SetReadLimit(MaxFrame)
 	s.resume(c)
+	readerDone := make(chan struct{})
 	go func() {
+		defer close(readerDone)
 		defer c.close()
 		for {
 			_, data, err := conn.ReadMessage()
@@ -415,6 +417,9 @@ func (s *Service) customerSocket(conn *websocket.Conn) {
 			s.handle(c, data)
 		}
 	}()
+	// The connection is released to a pool when this handler returns: close
+	// it and wait for the reader first.
+	defer func() { _ = conn.Close(); <-readerDone }()
 	ping := time.NewTicker(25 * time.Second)
 	defer ping.Stop()
 	for {

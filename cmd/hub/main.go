@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only on debug_addr
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/omnihub/hub/internal/config"
 	"github.com/omnihub/hub/internal/hubapp"
@@ -66,6 +69,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
+	if cfg.DebugAddr != "" {
+		// The profiler has no authentication: bind it to loopback.
+		srv := &http.Server{Addr: cfg.DebugAddr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.ListenAndServe() }()
+		defer srv.Close()
+		log.Info("profiler listening", "addr", cfg.DebugAddr)
+	}
 	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log})
 	if err != nil {
 		return err

@@ -481,6 +481,9 @@ func (s *Service) stream(conn *websocket.Conn) {
 			}
 		}
 	}()
+	// The connection is released to a pool when this handler returns: close
+	// it and wait for the reader first.
+	defer func() { _ = conn.Close(); <-closed }()
 	ping := time.NewTicker(25 * time.Second)
 	defer ping.Stop()
 	for {

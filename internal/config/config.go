@@ -35,6 +35,7 @@ type Config struct {
 	LogLevel      string        `yaml:"log_level" help:"log level: debug, info, warn or error" default:"info"`
 	SessionTTL    time.Duration `yaml:"session_ttl" help:"how long a login stays valid" default:"12h"`
 	CookieSecure  bool          `yaml:"cookie_secure" help:"mark the session cookie Secure (set when served over HTTPS)" default:"false"`
+	DebugAddr     string        `yaml:"debug_addr" help:"address of the Go profiler (net/http/pprof) for diagnosing load; empty: off. Keep it on loopback" default:""`
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" help:"how long a graceful shutdown waits for requests and connections to drain" default:"15s"`
 }
 
@@ -216,6 +217,11 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return &Error{Key: "log_level", Reason: fmt.Sprintf("%q is not debug, info, warn or error", c.LogLevel)}
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			return &Error{Key: "debug_addr", Reason: fmt.Sprintf("%q is not host:port", c.DebugAddr)}
+		}
 	}
 	if c.SessionTTL < time.Minute {
 		return &Error{Key: "session_ttl", Reason: "must be at least 1m"}

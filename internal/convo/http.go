@@ -194,6 +194,10 @@ func (s *Service) inboxSocket(conn *websocket.Conn) {
 	conn.SetReadLimit(64 << 10)
 	out := make(chan []byte, 64)
 	done := make(chan struct{})
+	quit := make(chan struct{})
+	// The connection is released to a pool when this handler returns: stop
+	// the reader and wait for it first.
+	defer func() { close(quit); _ = conn.Close(); <-done }()
 	go func() {
 		defer close(done)
 		for {
@@ -243,6 +247,8 @@ func (s *Service) inboxSocket(conn *websocket.Conn) {
 			select {
 			case out <- b:
 			case <-sub.Done:
+				return
+			case <-quit:
 				return
 			}
 		}

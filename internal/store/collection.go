@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -108,9 +109,15 @@ func idOnly(filter any) (any, bool) {
 	default:
 		return nil, false
 	}
-	switch v.(type) {
+	switch x := v.(type) {
 	case string, int, int32, int64, bson.ObjectID:
 		return v, true
+	default:
+		// Named id types (history.ConversationID, accounts.UserID...) are
+		// strings underneath: normalise them so the fast path applies.
+		if rv := reflect.ValueOf(x); rv.Kind() == reflect.String {
+			return rv.String(), true
+		}
 	}
 	return nil, false
 }

@@ -169,3 +169,23 @@ func TestInsertManyUnordered(t *testing.T) {
 		})
 	}
 }
+
+// A named string id type (as every package uses) takes the by-id path and
+// is still checked against the tenant.
+func TestNamedIDType(t *testing.T) {
+	type convID string
+	db := storetest.Embedded(t)
+	c := db.Collection("named")
+	a := store.WithTenant(context.Background(), "a")
+	b := store.WithTenant(context.Background(), "b")
+	if err := c.InsertOne(a, bson.M{"_id": "k1", "n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	var out bson.M
+	if err := c.FindOne(a, bson.M{"_id": convID("k1")}, &out); err != nil {
+		t.Fatalf("own read by named id: %v", err)
+	}
+	if err := c.FindOne(b, bson.M{"_id": convID("k1")}, &out); err == nil {
+		t.Fatal("other tenant read by named id")
+	}
+}

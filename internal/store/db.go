@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -123,6 +122,3 @@ func (d *DB) Global(name string) *mongo.Collection { return d.db.Collection(name
 // Database returns the underlying database, for GridFS buckets whose access
 // is checked through a scoped collection first.
 func (d *DB) Database() *mongo.Database { return d.db }
-
-// ErrClosed is returned after Close.
-var ErrClosed = errors.New("store: closed")

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/omnihub/hub/history"
@@ -259,10 +262,33 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Fatalf("%s: %d", p, st)
 		}
 	}
+	// Requests of different methods, some at once: the labels must not
+	// borrow the server's reused request buffers (which once produced
+	// labels like "GETT" and a 500 from /metrics).
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for range 5 {
+				h.Do("GET", "/api/v1/users", h.AdminToken, nil, nil)
+				h.Do("POST", "/api/v1/auth/login", "", map[string]string{"username": "nobody" + fmt.Sprint(i), "password": "x"}, nil)
+				h.Do("PATCH", "/api/v1/tenant", h.AdminToken, map[string]any{"title": "t"}, nil)
+			}
+		})
+	}
+	wg.Wait()
 	st, b := h.Raw("GET", "/metrics", "", nil)
-	for _, m := range []string{"hub_http_requests_total", "hub_store_operation_duration_seconds", "hub_auth_login_attempts_total"} {
-		if st != 200 || !bytes.Contains(b, []byte(m)) {
+	if st != 200 {
+		t.Fatalf("/metrics: %d %.300s", st, b)
+	}
+	for _, m := range []string{"hub_http_requests_total", "hub_store_operation_duration_seconds", "hub_auth_login_attempts_total",
+		`method="GET",route="/api/v1/users"`, `method="POST",route="/api/v1/auth/login"`, `method="PATCH",route="/api/v1/tenant"`} {
+		if !bytes.Contains(b, []byte(m)) {
 			t.Errorf("metrics lack %s", m)
+		}
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "hub_http_requests_total{") && !regexp.MustCompile(`method="(GET|POST|PATCH|PUT|DELETE|HEAD|OPTIONS)"`).MatchString(line) {
+			t.Errorf("bad method label: %s", line)
 		}
 	}
 }

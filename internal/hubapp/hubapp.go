@@ -198,9 +198,12 @@ func (h *Hub) httpMetrics() fiber.Handler {
 				status = fiber.StatusInternalServerError
 			}
 		}
+		// fasthttp reuses the request's buffers: the method string is only
+		// valid during the request, and the metric keeps its labels.
+		method := strings.Clone(c.Method())
 		route := c.Route().Path
-		reqs.WithLabelValues(c.Method(), route, fmt.Sprint(status)).Inc()
-		dur.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+		reqs.WithLabelValues(method, route, fmt.Sprint(status)).Inc()
+		dur.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return err
 	}
 }

@@ -85,6 +85,13 @@ func (s *Service) handover(c *custSock, conv *history.Conversation) {
 		s.fail(c, frame{}, err)
 		return
 	}
-	s.attach(c, nc)
+	// The socket is attached to this conversation already; routing events
+	// may have updated its copy while Handover ran, so only a copy still in
+	// the bot's hands is replaced.
+	c.mu.Lock()
+	if c.conv == nil || c.conv.Status == history.StatusBot {
+		c.conv = nc
+	}
+	c.mu.Unlock()
 	s.afterEnqueue(c, nc, res)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/ids"
 	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/internal/wsconn"
 	"github.com/omnihub/hub/kb"
 	"github.com/omnihub/hub/routing"
 )
@@ -404,23 +405,24 @@ func (s *Service) customerSocket(conn *websocket.Conn) {
 	defer s.detach(c)
 	defer c.close()
 	conn.SetReadLimit(MaxFrame)
+	rd := wsconn.NewReader(conn)
 	s.resume(c)
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
 		defer c.close()
 		for {
-			_, data, err := conn.ReadMessage()
+			_, data, err := rd.Read()
 			if err != nil {
 				return
 			}
 			s.handle(c, data)
 		}
 	}()
-	// The connection is released to a pool when this handler returns: close
-	// it and wait for the reader first.
-	defer func() { _ = conn.Close(); <-readerDone }()
-	ping := time.NewTicker(25 * time.Second)
+	// The connection is released to a pool when this handler returns: stop
+	// the reader and wait for it first.
+	defer func() { rd.Stop(); <-readerDone }()
+	ping := time.NewTicker(wsconn.PingEvery)
 	defer ping.Stop()
 	for {
 		select {
@@ -430,6 +432,7 @@ func (s *Service) customerSocket(conn *websocket.Conn) {
 				return
 			}
 		case <-ping.C:
+			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return
 			}
@@ -620,16 +623,18 @@ func (s *Service) start(c *custSock, in frame) {
 		_, _ = s.hub.BotMessage(ctx, conv, "您好，我是智能助手，请直接输入您的问题；需要人工服务请回复“人工”。· Hi, I am the assistant: ask your question, or type “人工” for a human.")
 		return
 	}
+	req.Created = func(conv *history.Conversation) {
+		if err := s.saveVisitor(ctx, c.v, visitorDoc{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
+			s.log.Error("visitor not saved", "err", err)
+		}
+		s.attach(c, conv)
+		c.send(frame{Type: "started", Conversation: convView(conv)})
+	}
 	conv, res, err := s.hub.Start(ctx, req)
 	if err != nil {
 		s.fail(c, in, err)
 		return
 	}
-	if err := s.saveVisitor(ctx, c.v, visitorDoc{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
-		s.log.Error("visitor not saved", "err", err)
-	}
-	s.attach(c, conv)
-	c.send(frame{Type: "started", Conversation: convView(conv)})
 	s.afterEnqueue(c, conv, res)
 }
 
@@ -638,14 +643,22 @@ func (s *Service) start(c *custSock, in frame) {
 func (s *Service) afterEnqueue(c *custSock, conv *history.Conversation, res routing.EnqueueResult) {
 	ctx := c.ctx
 	if res.Status == routing.TaskOverflowed {
+		c.mu.Lock()
+		c.conv = conv
+		c.mu.Unlock()
 		c.send(frame{Type: "overflow", Action: res.Action, Conversation: convView(conv)})
 		return
 	}
 	if res.Status == routing.TaskQueued {
+		// Routing may already have offered it by now: only a task still in
+		// the queue has a position.
+		pos, wait, ok := s.pos.Position(ctx, routing.TaskID(conv.ID))
+		if !ok {
+			return
+		}
 		c.mu.Lock()
-		c.lastPos = res.QueuePosition
+		c.lastPos = pos
 		c.mu.Unlock()
-		_, wait, _ := s.pos.Position(ctx, routing.TaskID(conv.ID))
-		c.send(frame{Type: "queue", Position: res.QueuePosition, WaitS: int(wait.Seconds())})
+		c.send(frame{Type: "queue", Position: pos, WaitS: int(wait.Seconds())})
 	}
 }

@@ -2,9 +2,11 @@ package webchat_test
 
 import (
 	"bytes"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -334,5 +336,46 @@ func TestClosedHoursLeaveMessage(t *testing.T) {
 	var e struct{ Error struct{ Field string } }
 	if st := h.Do("POST", "/api/v1/webchat/leave-message", "", map[string]any{"token": cu.token, "message": " "}, &e); st != 400 || e.Error.Field != "message" {
 		t.Fatalf("empty message: %d %+v", st, e)
+	}
+}
+
+// Many customers start at once in an auto-accept group: routing assigns
+// each conversation while its start is still being handled, and every
+// customer must still hear that it was assigned (the socket is attached to
+// the conversation before routing sees it).
+func TestConcurrentStartsAllHearAssigned(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	g := group(t, h, "并发", map[string]any{"auto_accept": true})
+	readyAgent(t, h, g, "agent.many", 25*40)
+	const n = 40
+	custs := make([]*customer, n)
+	for i := range custs {
+		custs[i] = newCustomer(t, h, fmt.Sprintf("visitor-concurrent-%02d", i))
+	}
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for _, cu := range custs {
+		wg.Go(func() {
+			if err := cu.c.WriteJSON(frame{Type: "start", Group: g}); err != nil {
+				errs <- err
+				return
+			}
+			_ = cu.c.SetReadDeadline(time.Now().Add(15 * time.Second))
+			for {
+				var f frame
+				if err := cu.c.ReadJSON(&f); err != nil {
+					errs <- fmt.Errorf("%s never heard it was assigned: %w", cu.vid, err)
+					return
+				}
+				if f.Type == "status" && f.Conversation != nil && f.Conversation.Status == "assigned" {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/ids"
 	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/internal/wsconn"
 	"github.com/omnihub/hub/routing"
 )
 
@@ -469,19 +470,20 @@ func (s *Service) stream(conn *websocket.Conn) {
 		return
 	}
 	conn.SetReadLimit(4096)
+	rd := wsconn.NewReader(conn)
 	closed := make(chan struct{})
 	go func() { // reads only to notice the close and answer pings
 		defer close(closed)
 		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
+			if _, _, err := rd.Read(); err != nil {
 				return
 			}
 		}
 	}()
-	// The connection is released to a pool when this handler returns: close
-	// it and wait for the reader first.
-	defer func() { _ = conn.Close(); <-closed }()
-	ping := time.NewTicker(25 * time.Second)
+	// The connection is released to a pool when this handler returns: stop
+	// the reader and wait for it first.
+	defer func() { rd.Stop(); <-closed }()
+	ping := time.NewTicker(wsconn.PingEvery)
 	defer ping.Stop()
 	for {
 		select {

@@ -131,6 +131,11 @@ type StartRequest struct {
 	Subject   string
 	Priority  int
 	LastAgent string
+	// Created, when set, is called with the new conversation before it is
+	// handed to routing, so the channel can attach its sockets: routing may
+	// offer and assign it (auto-accept) before Start returns, and those
+	// events go to whoever is attached at that moment.
+	Created func(*history.Conversation)
 }
 
 // Start creates the conversation and hands it to routing. The result says
@@ -140,6 +145,9 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (*history.Conversat
 	conv, err := s.hist.CreateConversation(ctx, history.NewConversation{ContactID: r.Contact.ID, Channel: r.Channel, Status: history.StatusQueued, GroupID: r.Group, Subject: r.Subject})
 	if err != nil {
 		return nil, routing.EnqueueResult{}, err
+	}
+	if r.Created != nil {
+		r.Created(conv)
 	}
 	res, err := s.router.Enqueue(ctx, routing.TaskSpec{ID: routing.TaskID(conv.ID), Channel: routing.Channel(r.Channel), Group: routing.GroupID(r.Group),
 		Priority: r.Priority, Contact: routing.ContactID(r.Contact.ID), LastAgent: routing.AgentID(r.LastAgent), EnqueuedAt: conv.CreatedAt})
@@ -266,11 +274,6 @@ func (s *Service) AgentMessage(ctx context.Context, p accounts.Principal, id his
 	m, created, err := s.hist.AppendMessageTo(ctx, conv, in)
 	if err != nil || !created {
 		return m, created, err
-	}
-	if conv.FirstResponseAt.IsZero() && !note {
-		if c, err := s.hist.UpdateConversation(ctx, conv.ID, history.ConversationPatch{FirstResponseAt: m.CreatedAt}); err == nil {
-			conv = c
-		}
 	}
 	if !note {
 		if ch := s.channel(conv.Channel); ch != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/internal/wsconn"
 )
 
 // Upload limits for images and files in conversations.
@@ -197,11 +198,12 @@ func (s *Service) inboxSocket(conn *websocket.Conn) {
 	quit := make(chan struct{})
 	// The connection is released to a pool when this handler returns: stop
 	// the reader and wait for it first.
-	defer func() { close(quit); _ = conn.Close(); <-done }()
+	rd := wsconn.NewReader(conn)
+	defer func() { close(quit); rd.Stop(); <-done }()
 	go func() {
 		defer close(done)
 		for {
-			_, data, err := conn.ReadMessage()
+			_, data, err := rd.Read()
 			if err != nil {
 				return
 			}
@@ -253,7 +255,7 @@ func (s *Service) inboxSocket(conn *websocket.Conn) {
 			}
 		}
 	}()
-	ping := time.NewTicker(25 * time.Second)
+	ping := time.NewTicker(wsconn.PingEvery)
 	defer ping.Stop()
 	for {
 		var b []byte
@@ -261,6 +263,7 @@ func (s *Service) inboxSocket(conn *websocket.Conn) {
 		case b = <-sub.C:
 		case b = <-out:
 		case <-ping.C:
+			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return
 			}

@@ -1,0 +1,82 @@
+// Package wsconn keeps the hub's WebSocket connections alive and lets a
+// handler stop its reader.
+//
+// Two properties of fasthttp's hijacked connections shape it. fasthttp
+// clears every deadline when it hands a connection to a WebSocket handler,
+// so a peer that vanished without closing (a phone that lost its network)
+// would hold its socket and goroutines forever. And Close on a hijacked
+// connection does nothing until the handler returns, so a handler that
+// waits for its reader after Close waits until the peer hangs up. A Reader
+// sets a read deadline that every frame and every pong pushes forward (a
+// peer that answers nothing for ReadIdle, more than two pings, is dead),
+// and Stop wakes a blocked reader at once.
+package wsconn
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+)
+
+const (
+	// PingEvery is how often handlers ping their peer.
+	PingEvery = 25 * time.Second
+	// ReadIdle is how long a connection may stay silent (no frame, no
+	// pong) before it is considered dead: more than two pings.
+	ReadIdle = 60 * time.Second
+)
+
+// ErrStopped is returned by Read after Stop.
+var ErrStopped = errors.New("wsconn: reader stopped")
+
+// Reader reads one connection with a rolling deadline.
+type Reader struct {
+	conn    *websocket.Conn
+	idle    time.Duration
+	stopped atomic.Bool
+}
+
+// NewReader sets the first deadline and the pong handler; only the
+// connection's reading goroutine may call Read.
+func NewReader(conn *websocket.Conn) *Reader { return NewReaderIdle(conn, ReadIdle) }
+
+// NewReaderIdle is NewReader with another silence limit.
+func NewReaderIdle(conn *websocket.Conn, idle time.Duration) *Reader {
+	r := &Reader{conn: conn, idle: idle}
+	r.extend()
+	conn.SetPongHandler(func(string) error {
+		r.extend()
+		return nil
+	})
+	return r
+}
+
+// extend pushes the deadline forward unless Stop ran: Stop sets its flag
+// before its deadline, so whichever of the two runs last, the reader wakes.
+func (r *Reader) extend() {
+	_ = r.conn.SetReadDeadline(time.Now().Add(r.idle))
+	if r.stopped.Load() {
+		_ = r.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// Read returns the next data message.
+func (r *Reader) Read() (messageType int, data []byte, err error) {
+	messageType, data, err = r.conn.ReadMessage()
+	if err != nil {
+		return 0, nil, err
+	}
+	r.extend()
+	if r.stopped.Load() {
+		return 0, nil, ErrStopped
+	}
+	return messageType, data, nil
+}
+
+// Stop makes a blocked or later Read return.
+func (r *Reader) Stop() {
+	r.stopped.Store(true)
+	_ = r.conn.SetReadDeadline(time.Now())
+}

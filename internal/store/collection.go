@@ -30,6 +30,7 @@ type Collection struct {
 	c    *mongo.Collection
 	name string
 	m    *opMetrics
+	gate *writeGate // nil unless the embedded server
 }
 
 // Name is the collection's name.
@@ -279,6 +280,10 @@ func checkUpdate(update any) error {
 // InsertOne stores doc for the context's tenant.
 func (c *Collection) InsertOne(ctx context.Context, doc any) (err error) {
 	defer c.m.observe(c.name, "insert_one", time.Now(), &err)
+	if err = c.gate.enter(ctx); err != nil {
+		return
+	}
+	defer c.gate.leave()
 	raw, err := stamp(ctx, doc)
 	if err != nil {
 		return err
@@ -297,6 +302,10 @@ func (c *Collection) InsertOne(ctx context.Context, doc any) (err error) {
 // callers share a durable commit.
 func (c *Collection) InsertMany(ctx context.Context, docs []any, opts ...options.Lister[options.InsertManyOptions]) (err error) {
 	defer c.m.observe(c.name, "insert_many", time.Now(), &err)
+	if err = c.gate.enter(ctx); err != nil {
+		return
+	}
+	defer c.gate.leave()
 	raws := make([]any, len(docs))
 	for i, d := range docs {
 		if raws[i], err = stamp(ctx, d); err != nil {
@@ -369,6 +378,10 @@ func (c *Collection) CountDocuments(ctx context.Context, filter any) (n int64, e
 // UpdateOne applies update to the first match.
 func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateOneOptions]) (res *mongo.UpdateResult, err error) {
 	defer c.m.observe(c.name, "update_one", time.Now(), &err)
+	if err = c.gate.enter(ctx); err != nil {
+		return
+	}
+	defer c.gate.leave()
 	if err = checkUpdate(update); err != nil {
 		return nil, err
 	}
@@ -403,6 +416,10 @@ func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...
 // UpdateMany applies update to every match.
 func (c *Collection) UpdateMany(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateManyOptions]) (res *mongo.UpdateResult, err error) {
 	defer c.m.observe(c.name, "update_many", time.Now(), &err)
+	if err = c.gate.enter(ctx); err != nil {
+		return
+	}
+	defer c.gate.leave()
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return nil, err
@@ -416,11 +433,34 @@ func (c *Collection) UpdateMany(ctx context.Context, filter, update any, opts ..
 // ReplaceOne replaces the first match with doc, stamped with the tenant.
 func (c *Collection) ReplaceOne(ctx context.Context, filter, doc any, opts ...options.Lister[options.ReplaceOptions]) (res *mongo.UpdateResult, err error) {
 	defer c.m.observe(c.name, "replace_one", time.Now(), &err)
-	f, err := scope(ctx, filter)
+	if err = c.gate.enter(ctx); err != nil {
+		return
+	}
+	defer c.gate.leave()
+	raw, err := stamp(ctx, doc)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := stamp(ctx, doc)
+	if id, ok := idOnly(filter); ok {
+		// By id alone, like UpdateOne: the embedded server then finds the
+		// document without reading the whole collection.
+		if foreignID(ctx, id) {
+			return &mongo.UpdateResult{}, nil // another tenant's id: no match, no upsert
+		}
+		if !ownedID(ctx, id) {
+			own, err := c.owns(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if !own {
+				if exists, err := c.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}}); err != nil || exists > 0 {
+					return &mongo.UpdateResult{}, err // another tenant's: no match
+				}
+			}
+		}
+		return c.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, raw, opts...)
+	}
+	f, err := scope(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -431,6 +471,10 @@ func (c *Collection) ReplaceOne(ctx context.Context, filter, doc any, opts ...op
 // document (before or after, per opts) into out.
 func (c *Collection) FindOneAndUpdate(ctx context.Context, filter, update, out any, opts ...options.Lister[options.FindOneAndUpdateOptions]) (err error) {
 	defer c.m.observe(c.name, "find_one_and_update", time.Now(), &err)
+	if err = c.gate.enter(ctx); err != nil {
+		return
+	}
+	defer c.gate.leave()
 	if err = checkUpdate(update); err != nil {
 		return err
 	}
@@ -463,6 +507,10 @@ func (c *Collection) FindOneAndUpdate(ctx context.Context, filter, update, out a
 // DeleteOne removes the first match and reports how many were removed.
 func (c *Collection) DeleteOne(ctx context.Context, filter any) (n int64, err error) {
 	defer c.m.observe(c.name, "delete_one", time.Now(), &err)
+	if err = c.gate.enter(ctx); err != nil {
+		return
+	}
+	defer c.gate.leave()
 	var f bson.D
 	if id, ok := idOnly(filter); ok {
 		if _, err := tenantOf(ctx); err != nil {
@@ -488,6 +536,10 @@ func (c *Collection) DeleteOne(ctx context.Context, filter any) (n int64, err er
 // DeleteMany removes every match.
 func (c *Collection) DeleteMany(ctx context.Context, filter any) (n int64, err error) {
 	defer c.m.observe(c.name, "delete_many", time.Now(), &err)
+	if err = c.gate.enter(ctx); err != nil {
+		return
+	}
+	defer c.gate.leave()
 	f, err := scope(ctx, filter)
 	if err != nil {
 		return 0, err

@@ -59,6 +59,23 @@ func TestScopedCollection(t *testing.T) {
 			if n, err := c.DeleteOne(bb, bson.M{"_id": "x1"}); err != nil || n != 0 {
 				t.Fatalf("b deleted a's doc: %v %d", err, n)
 			}
+			rep := options.Replace().SetUpsert(true)
+			if res, err := c.ReplaceOne(bb, bson.M{"_id": "x1"}, doc{ID: "x1", N: 99}, rep); err != nil || res.MatchedCount != 0 || res.UpsertedCount != 0 {
+				t.Fatalf("b replaced a's doc: %v %+v", err, res)
+			}
+			// Replacing by id (the fast path) and upserting by id.
+			if res, err := c.ReplaceOne(a, bson.M{"_id": "x1"}, doc{ID: "x1", N: 1}, rep); err != nil || res.MatchedCount != 1 {
+				t.Fatalf("a replaced its doc: %v %+v", err, res)
+			}
+			if res, err := c.ReplaceOne(a, bson.M{"_id": "x9"}, doc{ID: "x9", N: 9}, rep); err != nil || res.UpsertedCount != 1 {
+				t.Fatalf("a upserted by replace: %v %+v", err, res)
+			}
+			if err := c.FindOne(a, bson.M{"_id": "x9"}, &got); err != nil || got.Tenant != "a" || got.N != 9 {
+				t.Fatalf("replace-upserted doc: %v %+v", err, got)
+			}
+			if n, err := c.DeleteOne(a, bson.M{"_id": "x9"}); err != nil || n != 1 {
+				t.Fatalf("delete x9: %v %d", err, n)
+			}
 			if _, err := c.UpdateOne(a, bson.M{"_id": "x1"}, bson.M{"$set": bson.M{"tenant": "b"}}); !errors.Is(err, store.ErrTenantMismatch) {
 				t.Fatalf("moving a doc to another tenant: %v", err)
 			}
@@ -122,6 +139,16 @@ func TestTenantPrefixedIDs(t *testing.T) {
 			}
 			if n, err := c.DeleteOne(bb, bson.M{"_id": "a/1"}); err != nil || n != 0 {
 				t.Fatalf("b deleted a/1: %v %d", err, n)
+			}
+			// A replacement naming another tenant's id is refused outright.
+			if _, err := c.ReplaceOne(bb, bson.M{"_id": "a/1"}, doc{ID: "a/1", N: 9}, options.Replace().SetUpsert(true)); !errors.Is(err, store.ErrTenantMismatch) {
+				t.Fatalf("b replaced a/1: %v", err)
+			}
+			if _, err := c.ReplaceOne(a, bson.M{"_id": "b/5"}, doc{ID: "b/5", N: 5}, options.Replace().SetUpsert(true)); !errors.Is(err, store.ErrTenantMismatch) {
+				t.Fatalf("a upserted b's id by replace: %v", err)
+			}
+			if err := c.FindOne(a, bson.M{"_id": "a/1"}, &got); err != nil || got.N != 1 {
+				t.Fatalf("a/1 after b's attempts: %v %+v", err, got)
 			}
 			// a's fast paths: update, upsert (stamped with a), find-and-update, delete.
 			if res, err := c.UpdateOne(a, bson.M{"_id": "a/1"}, bson.M{"$inc": bson.M{"n": 1}}); err != nil || res.MatchedCount != 1 {

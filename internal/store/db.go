@@ -38,7 +38,8 @@ type DB struct {
 	db       *mongo.Database
 	embedded *Embedded
 	metrics  *opMetrics
-	Embedded bool // true when the embedded server is in use
+	gate     *writeGate // one write at a time into the embedded server
+	Embedded bool       // true when the embedded server is in use
 }
 
 // Open connects to MongoDB (or starts the embedded server) and checks that
@@ -55,6 +56,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			return nil, err
 		}
 		d.embedded, d.Embedded, uri = e, true, e.URI()
+		d.gate = newWriteGate()
 	}
 	name := o.Database
 	if name == "" {
@@ -103,7 +105,7 @@ func (d *DB) closeEmbedded() {
 
 // Collection returns the tenant-scoped collection name.
 func (d *DB) Collection(name string) *Collection {
-	return &Collection{c: d.db.Collection(name), name: name, m: d.metrics}
+	return &Collection{c: d.db.Collection(name), name: name, m: d.metrics, gate: d.gate}
 }
 
 // Optimize brings the embedded server's id indexes up to date (a no-op on

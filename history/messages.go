@@ -46,11 +46,12 @@ package history
 //     lead to a waiting caller. A caller returns only after its message is
 //     committed. No goroutine outlives the call that runs it.
 //   - Conversation counters (message_count, last_message_at,
-//     last_customer_message_at) are added in memory as messages commit and
+//     last_customer_message_at, and first_response_at: the first agent
+//     reply) are added in memory as messages commit and
 //     written to the conversation document with the next lease or about
-//     counterDelay later (by the group-commit leader, a few per batch): a
-//     conversation-document update per message would cost more than the
-//     message itself on the embedded server. Reads
+//     counterDelay later (by a timer, one conversation at a time beside
+//     the group commits): a conversation-document update per message would
+//     cost more than the message itself on the embedded server. Reads
 //     through this Store include the pending counts; after a crash the
 //     persisted counters may miss the last counterDelay of increments (the
 //     messages themselves are durable).
@@ -69,7 +70,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -84,7 +84,6 @@ const (
 	leaseEmbedded = 32               // seqs reserved per conversation-document update on the embedded server
 	maxBatch      = 256              // messages per group commit
 	counterDelay  = 30 * time.Second // a committed count waits in memory at most about this long
-	counterBudget = 8                // counter writes between two group commits
 	readParallel  = 8                // concurrent reads by _id per page
 	maxTails      = 100_000          // conversations whose sequencing state is kept in memory
 	flushTimeout  = 30 * time.Second // one group commit, whatever its callers' contexts
@@ -162,10 +161,18 @@ type tail struct {
 	// Counters committed but not yet written to the conversation document.
 	count            int64
 	lastAt, lastInAt time.Time
+	firstAgentAt     time.Time // earliest agent reply (the first response, if the document has none)
 	dirtySince       time.Time
 }
 
-func (t *tail) dirty() bool { return t.count != 0 || !t.lastAt.IsZero() }
+func (t *tail) dirty() bool { return t.count != 0 || !t.lastAt.IsZero() || !t.firstAgentAt.IsZero() }
+
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
 
 // pending is one AppendMessage waiting for its group commit.
 type pending struct {
@@ -200,18 +207,19 @@ type messageLog struct {
 	tails    map[string]*tail // by "<tenant>/<conversation>"
 	timerSet bool
 
-	countersDue atomic.Bool // the counter timer fired: the leader writes some counters
-
 	// convLocks serialize this Store's writes of one conversation document
 	// (write lock) and make a read of it plus the pending counters
 	// consistent (read lock).
 	convLocks [64]sync.RWMutex
+
+	convs *convCache // nil unless single
 }
 
 func newMessageLog(s *Store, embedded bool) *messageLog {
 	l := &messageLog{s: s, lease: 1, tails: map[string]*tail{}}
 	if embedded {
 		l.lease, l.single = leaseEmbedded, true
+		l.convs = newConvCache()
 	}
 	return l
 }
@@ -311,6 +319,7 @@ func (l *messageLog) overlay(ctx context.Context, c *Conversation) {
 	if tl.lastInAt.After(c.LastCustomerMessageAt) {
 		c.LastCustomerMessageAt = tl.lastInAt
 	}
+	c.FirstResponseAt = earlier(c.FirstResponseAt, tl.firstAgentAt)
 }
 
 // append queues a message and returns once it is committed (or failed).
@@ -356,9 +365,6 @@ func (l *messageLog) runBatch() {
 	l.qmu.Unlock()
 
 	l.flush(batch)
-	if l.countersDue.Load() {
-		l.writeCounters()
-	}
 	l.release()
 }
 
@@ -559,6 +565,7 @@ func (l *messageLog) allocate(ctx context.Context, t store.TenantID, conv Conver
 	}
 	err := l.s.conversations.FindOneAndUpdate(ctx, bson.M{"_id": conv}, upd, &out,
 		options.FindOneAndUpdate().SetReturnDocument(options.After))
+	l.convs.drop(key) // its counters changed
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tl = l.tailLocked(key)
@@ -581,17 +588,22 @@ func (l *messageLog) takeCountersLocked(tl *tail) (bson.M, func(*tail)) {
 	if !tl.dirty() {
 		return upd, func(*tail) {}
 	}
-	count, lastAt, lastInAt := tl.count, tl.lastAt, tl.lastInAt
+	count, lastAt, lastInAt, firstAgentAt := tl.count, tl.lastAt, tl.lastInAt, tl.firstAgentAt
 	upd["$inc"].(bson.M)["message_count"] = count
 	maxes := bson.M{"last_message_at": lastAt, "updated_at": lastAt}
 	if !lastInAt.IsZero() {
 		maxes["last_customer_message_at"] = lastInAt
 	}
 	upd["$max"] = maxes
-	tl.count, tl.lastAt, tl.lastInAt, tl.dirtySince = 0, time.Time{}, time.Time{}, time.Time{}
+	if !firstAgentAt.IsZero() {
+		// $min sets a missing field and keeps an earlier first response.
+		upd["$min"] = bson.M{"first_response_at": firstAgentAt}
+	}
+	tl.count, tl.lastAt, tl.lastInAt, tl.firstAgentAt, tl.dirtySince = 0, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	return upd, func(tl *tail) {
 		tl.count += count
 		tl.lastAt, tl.lastInAt = later(tl.lastAt, lastAt), later(tl.lastInAt, lastInAt)
+		tl.firstAgentAt = earlier(tl.firstAgentAt, firstAgentAt)
 		if tl.dirtySince.IsZero() {
 			tl.dirtySince = time.Now()
 		}
@@ -626,6 +638,9 @@ func (l *messageLog) committed(t store.TenantID, conv ConversationID, seq int64,
 	tl.lastAt = later(tl.lastAt, m.CreatedAt)
 	if m.Direction == DirectionIn {
 		tl.lastInAt = later(tl.lastInAt, m.CreatedAt)
+	}
+	if m.Direction == DirectionOut && m.Sender.Type == SenderAgent {
+		tl.firstAgentAt = earlier(tl.firstAgentAt, m.CreatedAt)
 	}
 	if tl.dirtySince.IsZero() {
 		tl.dirtySince = time.Now()
@@ -680,10 +695,11 @@ func (l *messageLog) store(ctx context.Context, t store.TenantID, p *pending, se
 // armCounterTimer schedules a write of the pending counters, at most
 // counterDelay after they became pending.
 //
-// Counter writes are done by the group-commit leader, counterBudget at a
-// time between two batches (or by the timer when no leader runs): SQLite
-// has one writer at a time and a waiting writer backs off by sleeping, so
-// writes from a second goroutine would stall the commits acked to senders.
+// The timer writes them, one conversation at a time, beside the group
+// commits: on the embedded server every write waits its turn at the
+// store's write gate (first come, first served), so a batch of messages
+// waits for at most the one counter write ahead of it, never for the whole
+// backlog.
 func (l *messageLog) armCounterTimer() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -699,42 +715,25 @@ func (l *messageLog) armCounterTimer() {
 	}
 }
 
-// counterTick runs on the counter timer.
+// counterTick runs on the counter timer: it writes every counter due and
+// arms the timer for the next.
 func (l *messageLog) counterTick() {
 	l.mu.Lock()
 	l.timerSet = false
 	l.mu.Unlock()
-	l.countersDue.Store(true)
-	l.qmu.Lock()
-	if l.leading {
-		l.qmu.Unlock() // the leader writes them after its batch
-		return
-	}
-	l.leading = true
-	l.qmu.Unlock()
-	more := l.writeCounters()
-	l.release()
-	if more {
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	if _, err := l.flushCounters(ctx, counterDelay, 0); err != nil {
+		// Failed counters went back to their tails; try again shortly.
 		l.mu.Lock()
 		if !l.timerSet {
 			l.timerSet = true
-			time.AfterFunc(100*time.Millisecond, l.counterTick)
+			time.AfterFunc(time.Second, l.counterTick)
 		}
 		l.mu.Unlock()
-	}
-}
-
-// writeCounters writes up to counterBudget of the counters due, as the
-// leader, and reports whether more are due.
-func (l *messageLog) writeCounters() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
-	defer cancel()
-	more, _ := l.flushCounters(ctx, counterDelay, counterBudget)
-	if !more {
-		l.countersDue.Store(false)
+		return
 	}
 	l.armCounterTimer()
-	return more
 }
 
 // flushCounters writes the counters pending for at least age, at most
@@ -764,6 +763,7 @@ func (l *messageLog) flushCounters(ctx context.Context, age time.Duration, budge
 		var err error
 		if _, ok := upd["$max"]; ok { // still dirty
 			_, err = l.s.conversations.UpdateOne(store.WithTenant(ctx, t), bson.M{"_id": conv}, upd)
+			l.convs.drop(key) // its counters moved from the tail into the document
 		}
 		if err != nil {
 			l.mu.Lock()

@@ -262,7 +262,9 @@ func (s *Store) MergeContacts(ctx context.Context, into, from ContactID) (*Conta
 	if _, err := s.identities.UpdateMany(ctx, bson.M{"contact_id": src.ID}, bson.M{"$set": bson.M{"contact_id": dst.ID}}); err != nil {
 		return nil, err
 	}
-	if _, err := s.conversations.UpdateMany(ctx, bson.M{"contact_id": src.ID}, bson.M{"$set": bson.M{"contact_id": dst.ID}}); err != nil {
+	_, err = s.conversations.UpdateMany(ctx, bson.M{"contact_id": src.ID}, bson.M{"$set": bson.M{"contact_id": dst.ID}})
+	s.log.convs.clear()
+	if err != nil {
 		return nil, err
 	}
 	if _, err := s.messages.UpdateMany(ctx, bson.M{"contact_id": src.ID}, bson.M{"$set": bson.M{"contact_id": dst.ID}}); err != nil {
@@ -335,17 +337,30 @@ func (s *Store) CreateConversation(ctx context.Context, in NewConversation) (*Co
 		return nil, err
 	}
 	s.log.created(ctx, conv.ID, lease)
+	if t, ok := store.Tenant(ctx); ok {
+		s.log.convs.put(tailKey(t, conv.ID), conv)
+	}
 	return conv, nil
 }
 
 // GetConversation returns one conversation.
 func (s *Store) GetConversation(ctx context.Context, id ConversationID) (*Conversation, error) {
-	var c Conversation
+	t, ok := store.Tenant(ctx)
+	if !ok {
+		return nil, store.ErrNoTenant
+	}
+	key := tailKey(t, id)
 	unlock := s.log.rlockConv(id)
 	defer unlock()
+	if c, ok := s.log.convs.get(key); ok {
+		s.log.overlay(ctx, c)
+		return c, nil
+	}
+	var c Conversation
 	if err := s.conversations.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
 		return nil, store.NotFound(err, "conversation", string(id))
 	}
+	s.log.convs.put(key, &c)
 	s.log.overlay(ctx, &c)
 	return &c, nil
 }
@@ -417,6 +432,13 @@ func (s *Store) UpdateConversation(ctx context.Context, id ConversationID, p Con
 	unlock := s.log.lockConv(id)
 	defer unlock()
 	err := s.conversations.FindOneAndUpdate(ctx, bson.M{"_id": id}, update, &c, options.FindOneAndUpdate().SetReturnDocument(options.After))
+	if t, ok := store.Tenant(ctx); ok {
+		if err != nil {
+			s.log.convs.drop(tailKey(t, id)) // the update may or may not have happened
+		} else {
+			s.log.convs.put(tailKey(t, id), &c)
+		}
+	}
 	if err != nil {
 		return nil, store.NotFound(err, "conversation", string(id))
 	}

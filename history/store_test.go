@@ -153,6 +153,11 @@ func testMerge(t *testing.T, ctx context.Context, s *history.Store) {
 	if err != nil || len(convs) != 1 || convs[0].ID != conv.ID {
 		t.Fatalf("conversations of merged contact: %v %v", convs, err)
 	}
+	// Read by id too (the embedded store's conversation cache must not
+	// keep the old contact).
+	if c := must[*history.Conversation](t)(s.GetConversation(ctx, conv.ID)); c.ContactID != a.ID {
+		t.Fatalf("GetConversation after merge: contact %s", c.ContactID)
+	}
 	msgs, _, _ := s.ListMessages(ctx, conv.ID, history.MessageQuery{})
 	if len(msgs) != 1 || msgs[0].ContactID != a.ID {
 		t.Fatalf("messages not moved: %+v", msgs)
@@ -720,21 +725,46 @@ func testCounters(t *testing.T, ctx context.Context, s *history.Store) {
 			t.Fatal(err)
 		}
 	}
+	if c := must[*history.Conversation](t)(s.GetConversation(ctx, conv.ID)); !c.FirstResponseAt.IsZero() {
+		t.Fatalf("first response before any agent reply: %v", c.FirstResponseAt)
+	}
+	// The bot's answer is not a first response; the agent's first reply is,
+	// and a later one does not move it.
+	if _, _, err := s.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionOut, Body: "bot", At: at.Add(30 * time.Second), Sender: history.Sender{Type: history.SenderBot}}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := s.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionOut, Body: "a", At: at.Add(time.Minute), Sender: history.Sender{Type: history.SenderAgent}}); err != nil {
 		t.Fatal(err)
 	}
-	check := func(st *history.Store, what string) {
+	check := func(st *history.Store, what string, count int64, last time.Time) {
+		t.Helper()
 		c := must[*history.Conversation](t)(st.GetConversation(ctx, conv.ID))
-		if c.MessageCount != 4 || !c.LastMessageAt.Equal(at.Add(time.Minute)) || !c.LastCustomerMessageAt.Equal(at.Add(2*time.Second)) {
-			t.Fatalf("%s: count %d last %v customer %v", what, c.MessageCount, c.LastMessageAt, c.LastCustomerMessageAt)
+		if c.MessageCount != count || !c.LastMessageAt.Equal(last) || !c.LastCustomerMessageAt.Equal(at.Add(2*time.Second)) || !c.FirstResponseAt.Equal(at.Add(time.Minute)) {
+			t.Fatalf("%s: count %d last %v customer %v first response %v", what, c.MessageCount, c.LastMessageAt, c.LastCustomerMessageAt, c.FirstResponseAt)
 		}
 	}
-	check(s, "in memory")
+	check(s, "in memory", 5, at.Add(time.Minute))
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	check(s.Restarted(), "persisted")
-	check(s, "after flush")
+	check(s.Restarted(), "persisted", 5, at.Add(time.Minute))
+	check(s, "after flush", 5, at.Add(time.Minute))
+	if _, _, err := s.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionOut, Body: "b", At: at.Add(2 * time.Minute), Sender: history.Sender{Type: history.SenderAgent}}); err != nil {
+		t.Fatal(err)
+	}
+	check(s, "second reply in memory", 6, at.Add(2*time.Minute))
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check(s.Restarted(), "second reply persisted", 6, at.Add(2*time.Minute))
+	// A status change read back through the store sees the counters too.
+	c := must[*history.Conversation](t)(s.UpdateConversation(ctx, conv.ID, history.ConversationPatch{Status: history.StatusAssigned}))
+	if c.Status != history.StatusAssigned || c.MessageCount != 6 {
+		t.Fatalf("after update: %s %d", c.Status, c.MessageCount)
+	}
+	if c := must[*history.Conversation](t)(s.Restarted().GetConversation(ctx, conv.ID)); c.Status != history.StatusAssigned {
+		t.Fatalf("update not persisted: %s", c.Status)
+	}
 }
 
 // The message log caches each conversation's last seq, so a second Store

@@ -252,10 +252,12 @@ func (l *load) run(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lost, dup := 0, 0
+	lostBy := map[byte]int{}
 	for k := range l.sent {
 		switch n := l.got[k]; {
 		case n == 0:
 			lost++
+			lostBy[k[0]]++
 		case n > 1:
 			dup++
 		}
@@ -266,6 +268,9 @@ func (l *load) run(ctx context.Context) error {
 			return 0
 		}
 		return float64(l.lat[min(len(l.lat)-1, int(p*float64(len(l.lat))))].Microseconds()) / 1000
+	}
+	if lost > 0 {
+		fmt.Fprintf(os.Stderr, "lost: %d sent by customers, %d sent by agents\n", lostBy['c'], lostBy['a'])
 	}
 	if n := l.sendErrs.Load(); n > 0 {
 		fmt.Fprintf(os.Stderr, "%d sends were refused or unacknowledged\n", n)

@@ -31,16 +31,26 @@ func holdout(q string) bool {
 
 func loadTestSet(t testing.TB) ([]Record, []labelled) {
 	t.Helper()
-	f, err := os.Open("testdata/articles.csv")
+	recs, qs := loadSet(t, "testdata/articles.csv", "testdata/queries.txt")
+	for i := range qs {
+		qs[i].Holdout = holdout(qs[i].Query)
+	}
+	return recs, qs
+}
+
+// loadSet reads an article CSV and its labelled questions (Holdout unset).
+func loadSet(t testing.TB, articles, queries string) ([]Record, []labelled) {
+	t.Helper()
+	f, err := os.Open(articles)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	recs, bad, err := ParseCSV(f)
 	if err != nil || len(bad) > 0 {
-		t.Fatalf("parse articles: %v %v", err, bad)
+		t.Fatalf("parse %s: %v %v", articles, err, bad)
 	}
-	qf, err := os.Open("testdata/queries.txt")
+	qf, err := os.Open(queries)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +69,10 @@ func loadTestSet(t testing.TB) ([]Record, []labelled) {
 		case strings.HasPrefix(line, ">"):
 			cur = strings.TrimSpace(line[1:])
 			if !known[cur] {
-				t.Fatalf("queries.txt names unknown article %q", cur)
+				t.Fatalf("%s names unknown article %q", queries, cur)
 			}
 		default:
-			qs = append(qs, labelled{Query: line, Expected: cur, Holdout: holdout(line)})
+			qs = append(qs, labelled{Query: line, Expected: cur})
 		}
 	}
 	return recs, qs
@@ -97,40 +107,58 @@ func (a accuracy) rate3() float64 { return float64(a.top3) / float64(a.n) }
 // and held-out accuracy. With verbose it logs tuning-split failures only.
 func evaluate(t *testing.T, idx search.Index, tenant string, recs []Record, qs []labelled, verbose bool) (tune, held accuracy) {
 	t.Helper()
-	id := map[string]string{}
-	for i, r := range recs {
-		id[r.Question] = fmt.Sprintf("a%03d", i)
-	}
-	for _, q := range qs {
-		hits, err := idx.Search(context.Background(), tenant, search.Query{Text: q.Query, Limit: 3})
+	return evaluateFunc(t, func(q string) []string {
+		hits, err := idx.Search(context.Background(), tenant, search.Query{Text: q, Limit: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
+		ids := make([]string, len(hits))
+		for i, h := range hits {
+			ids[i] = h.ID
+		}
+		return ids
+	}, recs, qs, verbose)
+}
+
+// evaluateFunc is evaluate over any ranking function returning article ids
+// ("a%03d" by position in recs), best first.
+func evaluateFunc(t *testing.T, rank func(string) []string, recs []Record, qs []labelled, verbose bool) (tune, held accuracy) {
+	t.Helper()
+	id := map[string]string{}
+	byID := map[string]string{}
+	for i, r := range recs {
+		id[r.Question] = fmt.Sprintf("a%03d", i)
+		byID[fmt.Sprintf("a%03d", i)] = r.Question
+	}
+	for _, q := range qs {
+		hits := rank(q.Query)
 		acc := &tune
 		if q.Holdout {
 			acc = &held
 		}
 		acc.n++
 		want := id[q.Expected]
-		rank := -1
+		pos := -1
 		for i, h := range hits {
-			if h.ID == want {
-				rank = i
+			if h == want {
+				pos = i
 				break
 			}
 		}
-		if rank == 0 {
+		if pos == 0 {
 			acc.top1++
 		}
-		if rank >= 0 && rank < 3 {
+		if pos >= 0 && pos < 3 {
 			acc.top3++
 		}
-		if verbose && !q.Holdout && rank != 0 {
-			got := make([]string, len(hits))
+		if verbose && !q.Holdout && pos != 0 {
+			got := make([]string, 0, 3)
 			for i, h := range hits {
-				got[i] = fmt.Sprintf("%s(%.2f)", h.Question, h.Score)
+				if i < 3 {
+					got = append(got, byID[h])
+				}
 			}
-			t.Logf("rank %d  %q -> want %q, got %v", rank, q.Query, q.Expected, got)
+			t.Logf("rank %d  %q -> want %q, got %v", pos, q.Query, q.Expected, got)
 		}
 	}
 	return tune, held
@@ -159,7 +187,9 @@ func TestAccuracy(t *testing.T) {
 	}{
 		// Floors a little under the levels reached when this was written
 		// (bare: tuning 90.3/99.7, held-out 83.9/94.8; similar: tuning
-		// 89.5/99.7, held-out 83.9/96.1), so a regression fails the test.
+		// 89.5/99.7, held-out 83.9/96.1; after the 2026-11-23 widening and
+		// query-coverage re-ranking, bare 90.3/99.2 and 82.6/94.2, similar
+		// 89.5/99.2 and 83.2/94.8), so a regression fails the test.
 		{"bare", false, 0.88, 0.98, 0.81, 0.92},
 		{"similar", true, 0.87, 0.98, 0.81, 0.93},
 	} {

@@ -12,13 +12,42 @@ import (
 )
 
 // TestTuneParams evaluates ranking weights given in KB_PARAMS
-// ("field.channel=value,..."; fields q a m, channels w b u p) on the tuning
-// split. Used while tuning; skipped otherwise.
+// ("field.channel=value,..."; fields q a m, channels w b u p; several
+// parameter sets separated by ";") on the tuning split of set 1 and the
+// diagnosis half of set 2. Used while tuning; skipped otherwise.
+// KB_SHOW_HELDOUT=1 adds the held-out split of set 1; set 2's measurement
+// half is never shown here (see TestAccuracySet2).
 func TestTuneParams(t *testing.T) {
-	spec, ok := os.LookupEnv("KB_PARAMS")
+	specs, ok := os.LookupEnv("KB_PARAMS")
 	if !ok {
 		t.Skip("set KB_PARAMS")
 	}
+	recs, qs := loadTestSet(t)
+	recs2, qs2 := loadSet2(t)
+	for _, spec := range strings.Split(specs, ";") {
+		p := parseParams(spec)
+		eng, err := search.NewEngine(search.Options{Params: &p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Replace(context.Background(), "t", docsOf(recs, false)); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Replace(context.Background(), "t2", docsOf(recs2, false)); err != nil {
+			t.Fatal(err)
+		}
+		tune, held := evaluate(t, eng, "t", recs, qs, false)
+		diag, _ := evaluate(t, eng, "t2", recs2, qs2, false)
+		line := "[" + spec + "] set1 tuning " + tune.String() + "; set2 diagnosis " + diag.String()
+		if os.Getenv("KB_SHOW_HELDOUT") != "" {
+			line += "; set1 held-out " + held.String()
+		}
+		t.Log(line)
+		eng.Close()
+	}
+}
+
+func parseParams(spec string) search.Params {
 	p := search.DefaultParams()
 	for _, kv := range strings.Split(spec, ",") {
 		if kv == "" {
@@ -31,30 +60,21 @@ func TestTuneParams(t *testing.T) {
 			p.K1 = f
 		case "cov":
 			p.Coverage = f
+		case "qcov":
+			p.QueryCoverage = f
 		case "other":
 			p.OtherUnits = f
 		case "bq":
 			p.B[0] = f
 		case "ba":
 			p.B[1] = f
+		case "bm":
+			p.B[2] = f
 		default:
 			fi := strings.Index("qam", k[:1])
 			ci := strings.Index("wbup", k[2:3])
 			p.Weight[fi][zh.Channel(ci)] = f
 		}
 	}
-	recs, qs := loadTestSet(t)
-	eng, err := search.NewEngine(search.Options{Params: &p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	if err := eng.Replace(context.Background(), "t", docsOf(recs, false)); err != nil {
-		t.Fatal(err)
-	}
-	tune, held := evaluate(t, eng, "t", recs, qs, false)
-	t.Logf("tuning %v", tune)
-	if os.Getenv("KB_SHOW_HELDOUT") != "" {
-		t.Logf("held-out %v", held)
-	}
+	return p
 }

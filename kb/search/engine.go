@@ -47,18 +47,23 @@ type Params struct {
 	// OtherUnits is the share of the second-best question variant's score
 	// added to the best one's.
 	OtherUnits float64
+	// QueryCoverage is how much the share of the query found anywhere in
+	// the article (any question variant, the answer, category and tags)
+	// scales the score: score * (1 - QueryCoverage + QueryCoverage*share).
+	QueryCoverage float64
 }
 
 // DefaultParams returns the tuned ranking weights.
 func DefaultParams() Params {
 	var p Params
 	p.Weight[fQuestion] = [zh.NumChannels]float64{zh.Words: 1.0, zh.Bigrams: 0.4, zh.Unigrams: 0.3, zh.Pinyin: 0.3}
-	p.Weight[fAnswer] = [zh.NumChannels]float64{zh.Words: 0.25, zh.Bigrams: 0.25}
-	p.Weight[fMeta] = [zh.NumChannels]float64{zh.Words: 0.5}
+	p.Weight[fAnswer] = [zh.NumChannels]float64{zh.Words: 0.4, zh.Bigrams: 0.4}
+	p.Weight[fMeta] = [zh.NumChannels]float64{zh.Words: 0.5, zh.Bigrams: 0.3}
 	p.K1 = 1.2
 	p.B = [numFields]float64{0.4, 0.75, 0.5}
 	p.OtherUnits = 0.1
 	p.Coverage = 0.3
+	p.QueryCoverage = 0.7
 	return p
 }
 
@@ -67,7 +72,7 @@ func DefaultParams() Params {
 var fieldChannels = [numFields][]zh.Channel{
 	fQuestion: {zh.Words, zh.Bigrams, zh.Unigrams, zh.Pinyin},
 	fAnswer:   {zh.Words, zh.Bigrams},
-	fMeta:     {zh.Words},
+	fMeta:     {zh.Words, zh.Bigrams},
 }
 
 // Options configure an Engine.
@@ -747,6 +752,25 @@ func (s *shard) search(q Query) []Hit {
 			cands[i].score *= 1 - p.Coverage + p.Coverage*cov
 		}
 	}
+	// Re-rank by how much of the query each leader holds anywhere (the
+	// question variants, the answer, category and tags): with few or no
+	// similar questions a rare query word that only the answer or the tags
+	// contain (冒领, 缺台) is strong evidence that BM25 over the weighted
+	// fields undervalues. The factors are divided by the best one so that a
+	// score only drops when another candidate covers the query better;
+	// scores stay comparable with the bot's thresholds.
+	if p.QueryCoverage > 0 && len(cands) > 0 {
+		qc := s.newQueryCover(&qa)
+		best := 0.0
+		for i := range cands {
+			f := 1 - p.QueryCoverage + p.QueryCoverage*qc.share(s.revs[cands[i].ri])
+			cands[i].factor = f
+			best = max(best, f)
+		}
+		for i := range cands {
+			cands[i].score *= cands[i].factor / best
+		}
+	}
 	sort.Slice(cands, func(i, j int) bool {
 		if cands[i].score != cands[j].score {
 			return cands[i].score > cands[j].score
@@ -772,9 +796,10 @@ func (s *shard) search(q Query) []Hit {
 const rerankDepth = 50
 
 type cand struct {
-	ri    int32
-	unit  int32 // best question variant, -1 if none matched
-	score float64
+	ri     int32
+	unit   int32 // best question variant, -1 if none matched
+	score  float64
+	factor float64 // query-coverage factor (scratch)
 }
 
 // topK moves the k best candidates to the front of c (in no particular
@@ -859,6 +884,73 @@ func (s *shard) coverage(c *cand, qset [zh.NumChannels]map[string]float32) float
 		return 0
 	}
 	return matched / total
+}
+
+// queryCover measures how much of a query an article holds anywhere: each
+// query term (words and bigrams) weighs its query weight times its rarity;
+// terms the user wrote count in the total, expansions only when found.
+type queryCover struct {
+	idx   [zh.NumChannels]map[string]int32
+	w     []float64
+	exp   []bool
+	total float64
+	found []bool
+}
+
+func (s *shard) newQueryCover(qa *zh.Analysis) *queryCover {
+	qc := &queryCover{}
+	for _, c := range coverageChannels {
+		qc.idx[c] = make(map[string]int32, len(qa.Channels[c]))
+		for _, t := range qa.Channels[c] {
+			if _, dup := qc.idx[c][t.Key]; dup {
+				continue
+			}
+			// The rarer of the term's question and answer IDF: a term
+			// common in either says little about which article is meant.
+			dq, _ := s.df(fQuestion, c, t.Key)
+			da, _ := s.df(fAnswer, c, t.Key)
+			idf := min(s.idf(fQuestion, c, dq), s.idf(fAnswer, c, da))
+			w := s.params.Weight[fQuestion][c] * float64(min(t.W, 1)) * idf
+			qc.idx[c][t.Key] = int32(len(qc.w))
+			qc.w = append(qc.w, w)
+			qc.exp = append(qc.exp, t.Exp)
+			if !t.Exp {
+				qc.total += w
+			}
+		}
+	}
+	qc.found = make([]bool, len(qc.w))
+	return qc
+}
+
+// share returns the weighted share of the query found in r, in [0, 1].
+func (qc *queryCover) share(r *rev) float64 {
+	if qc.total == 0 {
+		return 0
+	}
+	clear(qc.found)
+	mark := func(a *zh.Analysis) {
+		for _, c := range coverageChannels {
+			m := qc.idx[c]
+			for _, t := range a.Channels[c] {
+				if i, ok := m[t.Key]; ok {
+					qc.found[i] = true
+				}
+			}
+		}
+	}
+	for i := range r.ana.Q {
+		mark(&r.ana.Q[i])
+	}
+	mark(&r.ana.A)
+	mark(&r.ana.M)
+	var got float64
+	for i, f := range qc.found {
+		if f {
+			got += qc.w[i]
+		}
+	}
+	return min(1, got/qc.total)
 }
 
 func (s *shard) analyzer() *zh.Analyzer {

@@ -31,6 +31,9 @@ const (
 type Term struct {
 	Key string
 	W   float32
+	// Exp marks a query term the user did not write: a near-synonym or a
+	// homophone correction added by query expansion.
+	Exp bool
 }
 
 // Analysis is the evidence extracted from one text.
@@ -99,7 +102,17 @@ func (b *bag) add(k string, w float32, max bool) {
 		return
 	}
 	b.idx[k] = len(b.terms)
-	b.terms = append(b.terms, Term{k, w})
+	b.terms = append(b.terms, Term{Key: k, W: w})
+}
+
+// addExp adds an expansion term (see Term.Exp).
+func (b *bag) addExp(k string, w float32) {
+	if b.has(k) {
+		b.add(k, w, true)
+		return
+	}
+	b.add(k, w, true)
+	b.terms[len(b.terms)-1].Exp = true
 }
 
 func (b *bag) has(k string) bool { _, ok := b.idx[k]; return ok }
@@ -193,6 +206,9 @@ func (a *Analyzer) analyze(text string, query bool) Analysis {
 					continue
 				}
 				words.add(t, w, query)
+				if query {
+					a.abbreviation(t, &words)
+				}
 				continue
 			}
 			for _, id := range ids {
@@ -250,7 +266,7 @@ func (a *Analyzer) analyze(text string, query bool) Analysis {
 			t := words.terms[i]
 			for _, r := range lex.related[t.Key] {
 				if !words.has(r) {
-					words.add(r, t.W*relatedWeight, true)
+					words.addExp(r, t.W*relatedWeight)
 				}
 			}
 		}
@@ -273,6 +289,9 @@ func (a *Analyzer) homophones(runes []rune, words *bag) {
 	for l := 2; l <= 4; l++ {
 		for i := 0; i+l <= len(runes); i++ {
 			win := runes[i : i+l]
+			if len(lex.concepts[string(win)]) > 0 {
+				continue // a lexicon term as written (水费), not a typo of 税费
+			}
 			key, ok := PinyinKey(string(win))
 			if !ok {
 				continue
@@ -286,11 +305,37 @@ func (a *Analyzer) homophones(runes []rune, words *bag) {
 				}
 				for _, id := range lex.concepts[term] {
 					if !words.has(id) {
-						words.add(id, homophoneW, true)
+						words.addExp(id, homophoneW)
 					}
 				}
 			}
 		}
+	}
+}
+
+// maxAbbrevConcepts bounds how many concepts an abbreviation may stand for
+// before it is treated as too ambiguous to expand.
+const maxAbbrevConcepts = 3
+
+// abbreviation adds the concepts of lexicon terms of three to five
+// characters whose pinyin initials a query's lone Latin token spells (xyk
+// for 信用卡, sfz for 身份证), as a homophone-weight expansion.
+func (a *Analyzer) abbreviation(tok string, words *bag) {
+	n := len(tok)
+	if n < 3 || n > 5 {
+		return
+	}
+	for i := 0; i < n; i++ {
+		if tok[i] < 'a' || tok[i] > 'z' {
+			return
+		}
+	}
+	ids := a.lex.initials[tok]
+	if len(ids) == 0 || len(ids) > maxAbbrevConcepts {
+		return
+	}
+	for _, id := range ids {
+		words.addExp(id, homophoneW)
 	}
 }
 

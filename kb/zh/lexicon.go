@@ -22,6 +22,7 @@ type Lexicon struct {
 	concepts map[string][]string // term -> concept ids
 	related  map[string][]string // word id -> related word ids
 	pinyin   map[string][]string // fuzzy pinyin of a term (>= 2 runes) -> terms
+	initials map[string][]string // pinyin initials of a 3-5 rune term (xyk) -> concept ids
 	fillers  map[string]bool
 	stop     map[string]bool
 	maxLen   int // longest term, in runes
@@ -114,17 +115,40 @@ func (l *Lexicon) addRelated(g []string) {
 
 func (l *Lexicon) indexPinyin() {
 	l.pinyin = make(map[string][]string, len(l.concepts))
-	for t := range l.concepts {
-		if utf8.RuneCountInString(t) < 2 {
+	l.initials = map[string][]string{}
+	for t, ids := range l.concepts {
+		n := utf8.RuneCountInString(t)
+		if n < 2 {
 			continue
 		}
 		if k, ok := PinyinKey(t); ok {
 			l.pinyin[k] = append(l.pinyin[k], t)
+			if n >= 3 && n <= 5 {
+				ini := initialsOf(k)
+				for _, id := range ids {
+					if !contains(l.initials[ini], id) {
+						l.initials[ini] = append(l.initials[ini], id)
+					}
+				}
+			}
 		}
 	}
 	for _, ts := range l.pinyin {
 		sort.Strings(ts)
 	}
+	for _, ids := range l.initials {
+		sort.Strings(ids)
+	}
+}
+
+// initialsOf returns the first letters of a PinyinKey's syllables: the
+// abbreviation people type for a term (信用卡 -> xyk).
+func initialsOf(key string) string {
+	var b []byte
+	for _, syl := range strings.Fields(key) {
+		b = append(b, syl[0])
+	}
+	return string(b)
 }
 
 // ids returns the word-channel ids of a word: its concepts, or the word itself.

@@ -164,3 +164,28 @@ func TestPrior(t *testing.T) {
 		t.Errorf("prior 家里=%v 宽带=%v 光猫=%v 的=%v", Prior("家里"), Prior("宽带"), Prior("光猫"), Prior("的"))
 	}
 }
+
+func TestAbbreviation(t *testing.T) {
+	an, err := NewAnalyzer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(a Analysis, id string) bool {
+		for _, tm := range a.Channels[Words] {
+			if tm.Key == id {
+				return true
+			}
+		}
+		return false
+	}
+	id := Base().concepts["信用卡"][0]
+	if q := an.Query("xyk还款"); !has(q, id) {
+		t.Errorf("xyk should expand to %s: %+v", id, q.Channels[Words])
+	}
+	if d := an.Document("xyk还款"); has(d, id) {
+		t.Errorf("documents are not expanded: %+v", d.Channels[Words])
+	}
+	if q := an.Query("app闪退"); has(q, id) {
+		t.Errorf("app is a lexicon term, not an abbreviation")
+	}
+}

@@ -268,7 +268,10 @@ func (h *Hub) closeServices() {
 	h.Convo.Close()
 	h.ACD.Close()
 	_ = h.KB.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// One counter write per conversation that had messages since its last
+	// write: a few milliseconds each on the embedded store, so thousands of
+	// open chats need seconds, not the drain's grace.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := h.History.Flush(ctx); err != nil {
 		h.log.Warn("conversation counters not flushed", "err", err)

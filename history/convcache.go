@@ -19,6 +19,8 @@ const maxCachedConversations = 50_000
 // no database round trip. Entries are changed under the conversation's
 // lock in messageLog.convLocks, like the documents they copy; every write
 // of a conversation document in this package updates or drops its entry.
+// Readers of a cached document take no conversation lock (see
+// messageLog.cached).
 type convCache struct {
 	mu sync.Mutex
 	m  map[string]*Conversation // tailKey -> document
@@ -75,6 +77,18 @@ func (cc *convCache) put(key string, c *Conversation) {
 		}
 	}
 	cc.m[key] = cp
+}
+
+// update changes the cached document in place, if there is one.
+func (cc *convCache) update(key string, f func(*Conversation)) {
+	if cc == nil {
+		return
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if c, ok := cc.m[key]; ok {
+		f(c)
+	}
 }
 
 // drop forgets one document (it changed in a way the cache does not copy).

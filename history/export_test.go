@@ -3,8 +3,6 @@ package history
 import (
 	"context"
 
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/omnihub/hub/internal/store"
 )
 
@@ -25,22 +23,12 @@ func (s *Store) SharedWriter() *Store {
 	return &r
 }
 
-// ClaimOnly runs the first steps of an append and stops as a crash would:
-// it leases a seq and claims the client id, but stores no message.
-func (s *Store) ClaimOnly(ctx context.Context, conv *Conversation, in NewMessage) (MessageID, error) {
-	in.ConversationID = conv.ID
-	if err := checkMessage(&in); err != nil {
-		return "", err
-	}
-	t, _ := store.Tenant(ctx)
-	seq, err := s.log.allocate(ctx, t, conv.ID, 1)
-	if err != nil {
-		return "", err
-	}
-	if err := s.keys.InsertMany(ctx, []any{keyDoc{ID: keyDocID(t, conv.ID, in.ClientMsgID), ConversationID: conv.ID, Seq: seq}}, options.InsertMany().SetOrdered(false)); err != nil {
-		return "", err
-	}
-	return messageID(conv.ID, seq), nil
+// SetRecentProbe changes how many latest messages a retry reads back
+// before it queries, and returns a func that restores it.
+func SetRecentProbe(n int64) (restore func()) {
+	old := recentProbe
+	recentProbe = n
+	return func() { recentProbe = old }
 }
 
 // LeaseOnly reserves n seqs and stores nothing, as a crash right after the

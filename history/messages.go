@@ -32,19 +32,23 @@ package history
 //     conversation-document update serves many messages. A lease is durable
 //     before any of its seqs is used, so a restarted process never hands out
 //     a seq again: a crash leaves a gap, and readers skip gaps.
-//   - A message sent with a client id first claims the key document
-//     _id = "<tenant>/<conversation>/<client id>" in "message_keys", holding
-//     the message's seq; inserting it is atomic on both servers, so exactly
-//     one send of a client id creates a message. The message is inserted
-//     next. A process that stops between the two leaves a key without its
-//     message: the sender was not acknowledged and retries, finds the key,
-//     and stores its message at the reserved seq (an insert by _id, so
-//     concurrent repairs store it once).
+//   - A client id is unique within its conversation by a unique index on
+//     (tenant, conversation_id, client_msg_id) of the messages themselves:
+//     exactly one send of a client id inserts a message, whatever the
+//     timing, and there is nothing else to write. (Messages without one
+//     get "srv:<id>".) A send that meets the index answers with the stored
+//     message: this process remembers the client ids it stored recently;
+//     otherwise the embedded server reads back the conversation's latest
+//     messages by _id (a retry is of a recent send), and MongoDB, or the
+//     embedded server past recentProbe messages, queries the index (on
+//     the embedded server that query scans the collection: rare, a retry
+//     from before a restart of a send more than recentProbe messages old).
+//     The retry's own seq stays unused (a gap).
 //   - Appends are group-committed: callers queue their message and one of
-//     them (the leader) writes the whole queue with one insert of keys and
-//     one insert of messages (one SQLite transaction each), then hands the
-//     lead to a waiting caller. A caller returns only after its message is
-//     committed. No goroutine outlives the call that runs it.
+//     them (the leader) writes the whole queue with one insert of messages
+//     (one SQLite transaction), then hands the lead to a waiting caller. A
+//     caller returns only after its message is committed. No goroutine
+//     outlives the call that runs it.
 //   - Conversation counters (message_count, last_message_at,
 //     last_customer_message_at, and first_response_at: the first agent
 //     reply) are added in memory as messages commit and
@@ -67,6 +71,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,13 +85,18 @@ import (
 )
 
 const (
-	seqDigits     = 10               // hex digits of a seq in a message id: fixed width, so ids sort by seq
-	leaseEmbedded = 32               // seqs reserved per conversation-document update on the embedded server
-	maxBatch      = 256              // messages per group commit
-	counterDelay  = 30 * time.Second // a committed count waits in memory at most about this long
-	readParallel  = 8                // concurrent reads by _id per page
-	maxTails      = 100_000          // conversations whose sequencing state is kept in memory
-	flushTimeout  = 30 * time.Second // one group commit, whatever its callers' contexts
+	seqDigits     = 10              // hex digits of a seq in a message id: fixed width, so ids sort by seq
+	leaseEmbedded = 256             // seqs reserved per conversation-document update on the embedded server
+	maxBatch      = 256             // messages per group commit
+	counterDelay  = 2 * time.Minute // a committed count waits in memory at most about this long
+	// The counter timer writes at most counterTickWrites conversations per
+	// counterTickEvery (160/s): spread out, a wave of due counters delays
+	// few group commits, and 160/s keeps up with 19,000 busy conversations.
+	counterTickWrites = 8
+	counterTickEvery  = 50 * time.Millisecond
+	readParallel      = 8                // concurrent reads by _id per page
+	maxTails          = 100_000          // conversations whose sequencing state is kept in memory
+	flushTimeout      = 30 * time.Second // one group commit, whatever its callers' contexts
 )
 
 func messageID(conv ConversationID, seq int64) MessageID {
@@ -107,10 +117,6 @@ func parseMessageID(id MessageID) (ConversationID, int64, bool) {
 }
 
 func messageDocID(t store.TenantID, id MessageID) string { return string(t) + "/" + string(id) }
-
-func keyDocID(t store.TenantID, conv ConversationID, client string) string {
-	return string(t) + "/" + string(conv) + "/" + client
-}
 
 // messageDoc is a message as stored.
 type messageDoc struct {
@@ -140,13 +146,6 @@ func (d *messageDoc) message() Message {
 		ClientMsgID: d.ClientMsgID, Delivery: d.Delivery, CreatedAt: d.CreatedAt}
 }
 
-// keyDoc reserves a client message id in a conversation for one seq.
-type keyDoc struct {
-	ID             string         `bson:"_id"` // keyDocID
-	ConversationID ConversationID `bson:"conversation_id"`
-	Seq            int64          `bson:"seq"`
-}
-
 // convDoc is a conversation document with its sequencing field.
 type convDoc struct {
 	Conversation `bson:",inline"`
@@ -163,6 +162,7 @@ type tail struct {
 	lastAt, lastInAt time.Time
 	firstAgentAt     time.Time // earliest agent reply (the first response, if the document has none)
 	dirtySince       time.Time
+	keys             map[string]int64 // client id -> seq of messages this process stored or found
 }
 
 func (t *tail) dirty() bool { return t.count != 0 || !t.lastAt.IsZero() || !t.firstAgentAt.IsZero() }
@@ -305,7 +305,29 @@ func (l *messageLog) overlay(ctx context.Context, c *Conversation) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	tl := l.tails[tailKey(t, c.ID)]
+	overlayTail(l.tails[tailKey(t, c.ID)], c)
+}
+
+// cached returns the cached conversation with its pending counters (on the
+// embedded store). It needs no conversation lock: a counter write applies
+// its counts to the cached document in the same critical section of l.mu
+// that takes them from the tail, so a reader sees them in one or the other.
+func (l *messageLog) cached(key string) (*Conversation, bool) {
+	if l.convs == nil {
+		return nil, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.convs.get(key)
+	if !ok {
+		return nil, false
+	}
+	overlayTail(l.tails[key], c)
+	return c, true
+}
+
+// overlayTail adds tl's pending counters to c.
+func overlayTail(tl *tail, c *Conversation) {
 	if tl == nil || !tl.dirty() {
 		return
 	}
@@ -443,26 +465,10 @@ func (l *messageLog) flushTenant(ctx context.Context, t store.TenantID, ps []*pe
 		}
 	}
 
-	// Claim client ids.
-	var keyed []*pending
-	var keys []any
+	// Client ids this process stored already need no insert.
 	for _, p := range leaders {
-		if p.err == nil && p.in.ClientMsgID != "" {
-			keyed = append(keyed, p)
-			keys = append(keys, keyDoc{ID: keyDocID(t, p.conv, p.in.ClientMsgID), ConversationID: p.conv, Seq: p.seq})
-		}
-	}
-	if len(keys) > 0 {
-		errs, err := perDoc(l.s.keys.InsertMany(ctx, keys, options.InsertMany().SetOrdered(false)), len(keys))
-		for i, p := range keyed {
-			switch {
-			case err != nil:
-				p.err = err
-			case errs[i] != nil && mongo.IsDuplicateKeyError(errs[i]):
-				p.retry = true
-			case errs[i] != nil:
-				p.err = errs[i]
-			}
+		if p.err == nil && l.knownKey(t, p.conv, p.in.ClientMsgID) {
+			p.retry = true
 		}
 	}
 
@@ -485,12 +491,7 @@ func (l *messageLog) flushTenant(ctx context.Context, t store.TenantID, ps []*pe
 				p.created = true
 				l.committed(t, p.conv, p.seq, p.msg, true, true)
 			case mongo.IsDuplicateKeyError(errs[i]):
-				// A retry of this client id repaired the message first.
-				p.msg, p.err = l.existing(ctx, t, p.conv, p.seq, p.in.ClientMsgID)
-				p.created = p.err == nil
-				if p.err == nil {
-					l.committed(t, p.conv, p.seq, p.msg, false, true)
-				}
+				p.retry = true // this client id is stored already
 			default:
 				p.err = errs[i]
 			}
@@ -557,7 +558,7 @@ func (l *messageLog) allocate(ctx context.Context, t store.TenantID, conv Conver
 	unlock := l.lockConv(conv)
 	defer unlock()
 	l.mu.Lock()
-	upd, restore := l.takeCountersLocked(l.tailLocked(key))
+	upd, restore := l.takeCountersCachedLocked(key)
 	l.mu.Unlock()
 	upd["$inc"].(bson.M)["seq_lease"] = n
 	var out struct {
@@ -565,7 +566,6 @@ func (l *messageLog) allocate(ctx context.Context, t store.TenantID, conv Conver
 	}
 	err := l.s.conversations.FindOneAndUpdate(ctx, bson.M{"_id": conv}, upd, &out,
 		options.FindOneAndUpdate().SetReturnDocument(options.After))
-	l.convs.drop(key) // its counters changed
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tl = l.tailLocked(key)
@@ -579,6 +579,20 @@ func (l *messageLog) allocate(ctx context.Context, t store.TenantID, conv Conver
 		tl.lastKnown = true // the conversation has no message yet
 	}
 	return start, nil
+}
+
+// takeCountersCachedLocked takes the counters of the conversation at key
+// (takeCountersLocked) and applies them to its cached document at once;
+// restore also forgets the cached document, which then no longer matches
+// the database. l.mu is held, and the conversation's lock.
+func (l *messageLog) takeCountersCachedLocked(key string) (bson.M, func(*tail)) {
+	tl := l.tailLocked(key)
+	l.convs.update(key, func(c *Conversation) { overlayTail(tl, c) })
+	upd, restore := l.takeCountersLocked(tl)
+	return upd, func(tl *tail) {
+		restore(tl)
+		l.convs.drop(key)
+	}
 }
 
 // takeCountersLocked moves tl's pending counters into an update document;
@@ -631,6 +645,9 @@ func (l *messageLog) committed(t store.TenantID, conv ConversationID, seq int64,
 	if fresh {
 		tl.lastKnown = true
 	}
+	if m.ClientMsgID != "" {
+		l.rememberKeyLocked(tl, m.ClientMsgID, seq)
+	}
 	if !count {
 		return
 	}
@@ -661,35 +678,97 @@ func (l *messageLog) existing(ctx context.Context, t store.TenantID, conv Conver
 	return &m, nil
 }
 
-// resolve answers a send whose client id was already claimed: it returns
-// the stored message, first storing it at the claimed seq if the claiming
-// call stopped before doing so. p's own seq stays unused (a gap).
+// recentProbe is how many of a conversation's latest messages the
+// embedded server reads back by _id to find a retried client id before it
+// queries (scans) for it.
+var recentProbe int64 = 256
+
+// resolve answers a send whose client id is stored already with the
+// stored message. p's own seq stays unused (a gap).
 func (l *messageLog) resolve(ctx context.Context, t store.TenantID, p *pending) (*Message, error) {
-	var k keyDoc
-	if err := l.s.keys.FindOne(ctx, bson.M{"_id": keyDocID(t, p.conv, p.in.ClientMsgID)}, &k); err != nil {
-		return nil, err
+	c := p.in.ClientMsgID
+	if seq, ok := l.keySeq(t, p.conv, c); ok {
+		if m, err := l.existing(ctx, t, p.conv, seq, c); err == nil {
+			return m, nil
+		}
 	}
-	m, err := l.existing(ctx, t, p.conv, k.Seq, p.in.ClientMsgID)
-	if !errors.Is(err, mongo.ErrNoDocuments) {
-		return m, err
+	if l.single {
+		// Every stored message of the conversation has a lower seq than
+		// p's, allocated by the only writer.
+		for seq := p.seq - 1; seq >= max(1, p.seq-recentProbe); seq-- {
+			var d messageDoc
+			err := l.s.messages.FindOne(ctx, bson.M{"_id": messageDocID(t, messageID(p.conv, seq))}, &d)
+			switch {
+			case errors.Is(err, mongo.ErrNoDocuments):
+				continue // a gap
+			case err != nil:
+				return nil, err
+			}
+			if d.ClientMsgID == c {
+				m := d.message()
+				l.rememberKey(t, p.conv, c, seq)
+				return &m, nil
+			}
+		}
 	}
-	return l.store(ctx, t, p, k.Seq)
+	var d messageDoc
+	if err := l.s.messages.FindOne(ctx, bson.M{"conversation_id": p.conv, "client_msg_id": c}, &d); err != nil {
+		return nil, store.NotFound(err, "message with client id", c)
+	}
+	m := d.message()
+	l.rememberKey(t, p.conv, c, d.Seq)
+	return &m, nil
 }
 
-// store inserts p's message at seq (a key already reserves seq for p's
-// client id); if another call stored it first, that message is returned.
-func (l *messageLog) store(ctx context.Context, t store.TenantID, p *pending, seq int64) (*Message, error) {
-	m := newMessage(p, seq)
-	err := l.s.messages.InsertOne(ctx, toDoc(t, seq, m))
-	switch {
-	case err == nil:
-		l.committed(t, p.conv, seq, m, true, false)
-		return m, nil
-	case mongo.IsDuplicateKeyError(err):
-		return l.existing(ctx, t, p.conv, seq, p.in.ClientMsgID)
-	default:
-		return nil, err
+// maxKeysPerTail bounds the client ids remembered per conversation; when a
+// conversation passes it, the oldest half is forgotten (resolve finds
+// those by reading).
+const maxKeysPerTail = 64
+
+// knownKey reports whether this process stored client id c in conv.
+func (l *messageLog) knownKey(t store.TenantID, conv ConversationID, c string) bool {
+	_, ok := l.keySeq(t, conv, c)
+	return ok
+}
+
+func (l *messageLog) keySeq(t store.TenantID, conv ConversationID, c string) (int64, bool) {
+	if c == "" {
+		return 0, false
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tl := l.tails[tailKey(t, conv)]
+	if tl == nil {
+		return 0, false
+	}
+	seq, ok := tl.keys[c]
+	return seq, ok
+}
+
+func (l *messageLog) rememberKey(t store.TenantID, conv ConversationID, c string, seq int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rememberKeyLocked(l.tailLocked(tailKey(t, conv)), c, seq)
+}
+
+func (l *messageLog) rememberKeyLocked(tl *tail, c string, seq int64) {
+	if tl.keys == nil {
+		tl.keys = map[string]int64{}
+	}
+	if len(tl.keys) >= maxKeysPerTail {
+		var low []int64
+		for _, s := range tl.keys {
+			low = append(low, s)
+		}
+		slices.Sort(low)
+		cut := low[len(low)/2]
+		for k, s := range tl.keys {
+			if s < cut {
+				delete(tl.keys, k)
+			}
+		}
+	}
+	tl.keys[c] = seq
 }
 
 // armCounterTimer schedules a write of the pending counters, at most
@@ -715,25 +794,31 @@ func (l *messageLog) armCounterTimer() {
 	}
 }
 
-// counterTick runs on the counter timer: it writes every counter due and
-// arms the timer for the next.
+// counterTick runs on the counter timer: it writes some of the counters
+// due and arms the timer for the rest or the next.
 func (l *messageLog) counterTick() {
 	l.mu.Lock()
 	l.timerSet = false
 	l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
-	if _, err := l.flushCounters(ctx, counterDelay, 0); err != nil {
-		// Failed counters went back to their tails; try again shortly.
-		l.mu.Lock()
-		if !l.timerSet {
-			l.timerSet = true
-			time.AfterFunc(time.Second, l.counterTick)
-		}
-		l.mu.Unlock()
+	more, err := l.flushCounters(ctx, counterDelay, counterTickWrites)
+	var again time.Duration
+	switch {
+	case err != nil:
+		again = time.Second // failed counters went back to their tails
+	case more:
+		again = counterTickEvery
+	default:
+		l.armCounterTimer()
 		return
 	}
-	l.armCounterTimer()
+	l.mu.Lock()
+	if !l.timerSet {
+		l.timerSet = true
+		time.AfterFunc(again, l.counterTick)
+	}
+	l.mu.Unlock()
 }
 
 // flushCounters writes the counters pending for at least age, at most
@@ -758,12 +843,11 @@ func (l *messageLog) flushCounters(ctx context.Context, age time.Duration, budge
 		t, conv := store.TenantID(key[:i]), ConversationID(key[i+1:])
 		unlock := l.lockConv(conv)
 		l.mu.Lock()
-		upd, back := l.takeCountersLocked(l.tailLocked(key))
+		upd, back := l.takeCountersCachedLocked(key)
 		l.mu.Unlock()
 		var err error
 		if _, ok := upd["$max"]; ok { // still dirty
 			_, err = l.s.conversations.UpdateOne(store.WithTenant(ctx, t), bson.M{"_id": conv}, upd)
-			l.convs.drop(key) // its counters moved from the tail into the document
 		}
 		if err != nil {
 			l.mu.Lock()

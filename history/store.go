@@ -33,7 +33,6 @@ const MaxBody = 8000
 // carries it (no second system to lose files on a crash or a redeploy).
 type Store struct {
 	contacts, identities, conversations, messages, attachments *store.Collection
-	keys                                                       *store.Collection // message idempotency keys
 	bucket                                                     *mongo.GridFSBucket
 	now                                                        func() time.Time
 
@@ -50,9 +49,9 @@ func New(ctx context.Context, db *store.DB) (*Store, error) {
 	s := &Store{
 		contacts: db.Collection("contacts"), identities: db.Collection("contact_identities"),
 		conversations: db.Collection("conversations"), messages: db.Collection("messages"),
-		attachments: db.Collection("attachments"), keys: db.Collection("message_keys"),
-		bucket: db.Database().GridFSBucket(options.GridFSBucket().SetName("attachments")),
-		now:    time.Now,
+		attachments: db.Collection("attachments"),
+		bucket:      db.Database().GridFSBucket(options.GridFSBucket().SetName("attachments")),
+		now:         time.Now,
 	}
 	t := bson.E{Key: "tenant", Value: 1}
 	idx := []struct {
@@ -67,10 +66,13 @@ func New(ctx context.Context, db *store.DB) (*Store, error) {
 			{Keys: bson.D{t, {Key: "status", Value: 1}, {Key: "group_id", Value: 1}, {Key: "queued_at", Value: 1}}},
 			{Keys: bson.D{t, {Key: "created_at", Value: -1}}},
 		}},
-		// Messages are read by _id only (see messages.go); this index serves
-		// MergeContacts on MongoDB. Uniqueness of client ids is carried by
-		// the message_keys documents' _id, not by an index.
-		{s.messages, []mongo.IndexModel{{Keys: bson.D{t, {Key: "contact_id", Value: 1}}}}},
+		// Messages are read by _id (see messages.go). The unique index makes
+		// a client id unique within its conversation (idempotent sends); the
+		// other serves MergeContacts on MongoDB.
+		{s.messages, []mongo.IndexModel{
+			{Keys: bson.D{t, {Key: "conversation_id", Value: 1}, {Key: "client_msg_id", Value: 1}}, Options: options.Index().SetUnique(true)},
+			{Keys: bson.D{t, {Key: "contact_id", Value: 1}}},
+		}},
 	}
 	for _, i := range idx {
 		if err := i.c.EnsureIndexes(ctx, i.m...); err != nil {
@@ -350,12 +352,11 @@ func (s *Store) GetConversation(ctx context.Context, id ConversationID) (*Conver
 		return nil, store.ErrNoTenant
 	}
 	key := tailKey(t, id)
-	unlock := s.log.rlockConv(id)
-	defer unlock()
-	if c, ok := s.log.convs.get(key); ok {
-		s.log.overlay(ctx, c)
+	if c, ok := s.log.cached(key); ok {
 		return c, nil
 	}
+	unlock := s.log.rlockConv(id)
+	defer unlock()
 	var c Conversation
 	if err := s.conversations.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
 		return nil, store.NotFound(err, "conversation", string(id))

@@ -22,8 +22,9 @@ const maxCachedConversations = 50_000
 // Readers of a cached document take no conversation lock (see
 // messageLog.cached).
 type convCache struct {
-	mu sync.Mutex
-	m  map[string]*Conversation // tailKey -> document
+	mu  sync.Mutex
+	m   map[string]*Conversation // tailKey -> document
+	gen uint64                   // bumped by clear
 }
 
 func newConvCache() *convCache { return &convCache{m: map[string]*Conversation{}} }
@@ -59,6 +60,31 @@ func (cc *convCache) get(key string) (*Conversation, bool) {
 	return cloneConversation(c), true
 }
 
+// generation identifies the cache's contents between two clears: a reader
+// takes it before reading a document and passes it to putRead.
+func (cc *convCache) generation() uint64 {
+	if cc == nil {
+		return 0
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.gen
+}
+
+// putRead stores a document read from the database, unless a change to
+// many documents (clear) happened since the read began.
+func (cc *convCache) putRead(key string, c *Conversation, gen uint64) {
+	if cc == nil {
+		return
+	}
+	cp := cloneConversation(c)
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.gen == gen {
+		cc.putLocked(key, cp)
+	}
+}
+
 // put stores a copy of c as the document now stored.
 func (cc *convCache) put(key string, c *Conversation) {
 	if cc == nil {
@@ -67,6 +93,10 @@ func (cc *convCache) put(key string, c *Conversation) {
 	cp := cloneConversation(c)
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	cc.putLocked(key, cp)
+}
+
+func (cc *convCache) putLocked(key string, cp *Conversation) {
 	if len(cc.m) >= maxCachedConversations {
 		n := 0
 		for k := range cc.m {
@@ -108,5 +138,6 @@ func (cc *convCache) clear() {
 	}
 	cc.mu.Lock()
 	clear(cc.m)
+	cc.gen++
 	cc.mu.Unlock()
 }

@@ -357,11 +357,12 @@ func (s *Store) GetConversation(ctx context.Context, id ConversationID) (*Conver
 	}
 	unlock := s.log.rlockConv(id)
 	defer unlock()
+	gen := s.log.convs.generation()
 	var c Conversation
 	if err := s.conversations.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
 		return nil, store.NotFound(err, "conversation", string(id))
 	}
-	s.log.convs.put(key, &c)
+	s.log.convs.putRead(key, &c, gen)
 	s.log.overlay(ctx, &c)
 	return &c, nil
 }

@@ -389,20 +389,8 @@ func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...
 		if _, err := tenantOf(ctx); err != nil {
 			return nil, err
 		}
-		if foreignID(ctx, id) {
-			return &mongo.UpdateResult{}, nil // another tenant's id: no match, no upsert
-		}
-		if ownedID(ctx, id) {
-			return c.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, withSetOnInsert(ctx, update), opts...)
-		}
-		own, err := c.owns(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if !own {
-			if exists, err := c.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}}); err != nil || exists > 0 {
-				return &mongo.UpdateResult{}, err // another tenant's: no match
-			}
+		if ok, err := c.writableID(ctx, id); err != nil || !ok {
+			return &mongo.UpdateResult{}, err // another tenant's: no match, no upsert
 		}
 		return c.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, withSetOnInsert(ctx, update), opts...)
 	}
@@ -411,6 +399,24 @@ func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...
 		return nil, err
 	}
 	return c.c.UpdateOne(ctx, f, update, opts...)
+}
+
+// writableID reports whether a write by id alone may go ahead for the
+// context's tenant: not when the id names another tenant or the document
+// it names is another tenant's. An id of no document may be upserted.
+func (c *Collection) writableID(ctx context.Context, id any) (bool, error) {
+	if foreignID(ctx, id) {
+		return false, nil
+	}
+	if ownedID(ctx, id) {
+		return true, nil
+	}
+	own, err := c.owns(ctx, id)
+	if err != nil || own {
+		return own, err
+	}
+	exists, err := c.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}})
+	return err == nil && exists == 0, err
 }
 
 // UpdateMany applies update to every match.
@@ -444,19 +450,8 @@ func (c *Collection) ReplaceOne(ctx context.Context, filter, doc any, opts ...op
 	if id, ok := idOnly(filter); ok {
 		// By id alone, like UpdateOne: the embedded server then finds the
 		// document without reading the whole collection.
-		if foreignID(ctx, id) {
-			return &mongo.UpdateResult{}, nil // another tenant's id: no match, no upsert
-		}
-		if !ownedID(ctx, id) {
-			own, err := c.owns(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			if !own {
-				if exists, err := c.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}}); err != nil || exists > 0 {
-					return &mongo.UpdateResult{}, err // another tenant's: no match
-				}
-			}
+		if ok, err := c.writableID(ctx, id); err != nil || !ok {
+			return &mongo.UpdateResult{}, err // another tenant's: no match, no upsert
 		}
 		return c.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, raw, opts...)
 	}

@@ -50,7 +50,7 @@ async function boot() {
   st.codes = (await api('GET', '/disposition-codes')).codes;
   try { live.me = await api('GET', '/agent/me'); } catch (e) { live.me = null; }
   live.listeners.add(() => { drawState(); drawOffers(); });
-  setInterval(drawOffers, 1000); // countdown
+  setInterval(tickOffers, 1000); // countdowns
   new Live(applyMessage, (on) => { live.connected = on; drawState(); if (on) loadConversations(); });
   connectInbox();
   await loadConversations();
@@ -58,7 +58,7 @@ async function boot() {
   drawAll();
 }
 
-function drawAll() { apply(); drawState(); drawOffers(); drawList(); drawThread(); }
+function drawAll() { apply(); drawState(); drawOffers(true); drawList(); drawThread(); }
 
 function drawState() {
   const bar = $('statebar');
@@ -76,18 +76,32 @@ function drawState() {
     me.state === 'after_call_work' ? b('sb-continue', 'act.continue', () => api('POST', '/agent/continue').then((m) => { live.me = m; drawState(); }).catch((e) => showError(e.message))) : null);
 }
 
-function drawOffers() {
+// drawOffers rebuilds the offer cards when the offers change (or force is
+// true, e.g. a new language); the countdowns tick on their own, so a card's
+// buttons are never replaced under the agent's click.
+function drawOffers(force) {
   const offers = live.me ? live.me.tasks.filter((x) => !x.accepted) : [];
   const sig = offers.map((o) => o.task_id).join(',');
   if (sig && sig !== st.lastOffers && offers.length >= st.lastOffers.split(',').filter(Boolean).length) beep();
+  const changed = force === true || sig !== st.lastOffers || $('offers').children.length !== offers.length;
   st.lastOffers = sig;
-  const gname = (id) => (st.groups.find((g) => g.id === id) || {}).name || id;
-  $('offers').replaceChildren(...offers.map((o) => el('div', { class: 'offer-card', dataset: { task: o.task_id } },
-    el('strong', { text: `${t('inbox.offer')} · ${o.channel}` }),
-    el('span', { class: 'muted countdown', text: `${gname(o.group)} · ${o.expires_at ? Math.max(0, Math.round((new Date(o.expires_at) - Date.now()) / 1000)) + 's' : ''}` }),
-    el('div', { class: 'row' },
-      el('button', { type: 'button', class: 'primary small accept', text: t('act.accept') + ' (Alt+A)', onclick: () => accept(o.task_id) }),
-      el('button', { type: 'button', class: 'small reject', text: t('act.reject'), onclick: () => api('POST', `/tasks/${o.task_id}/reject`).catch(() => {}) })))));
+  if (changed) {
+    const gname = (id) => (st.groups.find((g) => g.id === id) || {}).name || id;
+    $('offers').replaceChildren(...offers.map((o) => el('div', { class: 'offer-card', dataset: { task: o.task_id } },
+      el('strong', { text: `${t('inbox.offer')} · ${o.channel}` }),
+      el('span', { class: 'muted countdown', dataset: { group: gname(o.group), expires: o.expires_at || '' } }),
+      el('div', { class: 'row' },
+        el('button', { type: 'button', class: 'primary small accept', text: t('act.accept') + ' (Alt+A)', onclick: () => accept(o.task_id) }),
+        el('button', { type: 'button', class: 'small reject', text: t('act.reject'), onclick: () => api('POST', `/tasks/${o.task_id}/reject`).catch(() => {}) })))));
+  }
+  tickOffers();
+}
+
+function tickOffers() {
+  for (const e of $('offers').querySelectorAll('.countdown')) {
+    const x = e.dataset.expires;
+    e.textContent = `${e.dataset.group} · ${x ? Math.max(0, Math.round((new Date(x) - Date.now()) / 1000)) + 's' : ''}`;
+  }
 }
 
 async function accept(id) {

@@ -36,11 +36,22 @@ function liveBadge() {
   return el('span', { class: live.connected ? 'live on' : 'live off', text: t(live.connected ? 'live.on' : 'live.off') });
 }
 
-// mount registers a redraw for the lifetime of the view.
+// sinceEl is a duration that counts up every second without a redraw.
+function sinceEl(tag, ts) { return el(tag, { text: since(ts), dataset: { since: ts || '' } }); }
+
+// mount registers a redraw on every stream message for the lifetime of the
+// view. Between messages only the durations tick: redrawing rows every
+// second would replace a button between a user's mouse-down and mouse-up,
+// and the click would be lost.
 function mount(root, draw) {
-  const f = () => { if (!root.isConnected) { live.listeners.delete(f); clearInterval(timer); return; } draw(); };
+  const gone = () => { if (root.isConnected) return false; live.listeners.delete(f); clearInterval(timer); return true; };
+  const f = () => { if (!gone()) draw(); };
+  const tick = () => {
+    if (gone()) return;
+    for (const e of root.querySelectorAll('[data-since]')) e.textContent = since(e.dataset.since);
+  };
   live.listeners.add(f);
-  const timer = setInterval(f, 1000); // timers (since, waits) tick without events
+  const timer = setInterval(tick, 1000);
   draw();
 }
 
@@ -76,7 +87,7 @@ export async function renderRouting(root, state) {
     card.querySelector('#live-badge').replaceChildren(liveBadge());
     const offers = me.tasks.filter((x) => !x.accepted), held = me.tasks.filter((x) => x.accepted);
     body.replaceChildren(...[el('dl', { class: 'facts' },
-      el('dt', { text: t('mon.state') }), el('dd', { id: 'my-state' }, stateBadge(me), me.state === 'not_ready' && me.reason ? ` ${reasonText(me.reason)}` : '', ` · ${t('my.since')} ${since(me.since)}`),
+      el('dt', { text: t('mon.state') }), el('dd', { id: 'my-state' }, stateBadge(me), me.state === 'not_ready' && me.reason ? ` ${reasonText(me.reason)}` : '', ` · ${t('my.since')} `, sinceEl('span', me.since)),
       el('dt', { text: t('my.load') }), el('dd', { id: 'my-load', text: `${me.used}/${me.capacity}` }),
       el('dt', { text: t('users.groups') }), el('dd', { text: Object.entries(me.groups).map(([g, l]) => `${groupNames[g] || g} (L${l})`).join(', ') }),
       me.break_requested ? el('dd', { class: 'warn', id: 'break-pending', text: t('my.breakPending') }) : null),
@@ -124,7 +135,7 @@ export async function renderMonitor(root) {
     aBody.replaceChildren(...[...live.agents.values()].sort((a, b) => (userName[a.id] || '').localeCompare(userName[b.id] || '')).map((a) => el('tr', { dataset: { agent: a.id } },
       el('td', { text: userName[a.id] || a.id }),
       el('td', {}, stateBadge(a), a.state === 'not_ready' && a.reason ? ` ${reasonText(a.reason)}` : '', a.break_requested ? el('span', { class: 'warn', text: ` ⏳ ${a.break_reason}` }) : ''),
-      el('td', { text: since(a.since) }), el('td', { class: 'num', text: `${a.used}/${a.capacity}` }),
+      sinceEl('td', a.since), el('td', { class: 'num', text: `${a.used}/${a.capacity}` }),
       el('td', { class: 'actions' },
         a.break_requested ? el('button', { type: 'button', class: 'small primary approve', text: t('act.approve'), onclick: () => sup(`/routing/agents/${a.id}/break/approve`) }) : null,
         a.break_requested ? el('button', { type: 'button', class: 'small deny', text: t('act.deny'), onclick: () => sup(`/routing/agents/${a.id}/break/deny`) }) : null,

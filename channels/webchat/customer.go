@@ -427,19 +427,17 @@ func (s *Service) customerSocket(conn *websocket.Conn) {
 	for {
 		select {
 		case b := <-c.out:
-			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+			if err := wsconn.Write(conn, websocket.TextMessage, b); err != nil {
 				return
 			}
 		case <-ping.C:
-			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+			if err := wsconn.Write(conn, websocket.PingMessage, nil); err != nil {
 				return
 			}
 		case <-c.done:
 			return
 		case <-s.ctx.Done():
-			_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "shutting down"))
+			wsconn.Close(conn, websocket.CloseGoingAway, "shutting down")
 			return
 		}
 	}

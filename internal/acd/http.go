@@ -456,7 +456,7 @@ func (s *Service) stream(conn *websocket.Conn) {
 	ctx := store.WithTenant(context.Background(), p.Tenant)
 	te, err := s.engine(ctx)
 	if err != nil {
-		_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, "routing unavailable"))
+		wsconn.Close(conn, websocket.CloseInternalServerErr, "routing unavailable")
 		return
 	}
 	aid := routing.AgentID(p.UserID)
@@ -466,7 +466,7 @@ func (s *Service) stream(conn *websocket.Conn) {
 	defer s.presence(ctx, te, aid, -1)
 
 	first, _ := json.Marshal(te.snapshot(sub))
-	if err := conn.WriteMessage(websocket.TextMessage, first); err != nil {
+	if err := wsconn.Write(conn, websocket.TextMessage, first); err != nil {
 		return
 	}
 	conn.SetReadLimit(4096)
@@ -488,22 +488,20 @@ func (s *Service) stream(conn *websocket.Conn) {
 	for {
 		select {
 		case b := <-sub.ch:
-			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+			if err := wsconn.Write(conn, websocket.TextMessage, b); err != nil {
 				return
 			}
 		case <-ping.C:
-			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+			if err := wsconn.Write(conn, websocket.PingMessage, nil); err != nil {
 				return
 			}
 		case <-sub.done:
-			_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "reconnect"))
+			wsconn.Close(conn, websocket.CloseTryAgainLater, "reconnect")
 			return
 		case <-closed:
 			return
 		case <-s.ctx.Done():
-			_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "shutting down"))
+			wsconn.Close(conn, websocket.CloseGoingAway, "shutting down")
 			return
 		}
 	}

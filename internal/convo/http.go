@@ -263,21 +263,19 @@ func (s *Service) inboxSocket(conn *websocket.Conn) {
 		case b = <-sub.C:
 		case b = <-out:
 		case <-ping.C:
-			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+			if err := wsconn.Write(conn, websocket.PingMessage, nil); err != nil {
 				return
 			}
 			continue
 		case <-sub.Done:
-			_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "reconnect"))
+			wsconn.Close(conn, websocket.CloseTryAgainLater, "reconnect")
 			return
 		case <-done:
 			return
 		case <-s.ctx.Done():
 			return
 		}
-		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+		if err := wsconn.Write(conn, websocket.TextMessage, b); err != nil {
 			return
 		}
 	}

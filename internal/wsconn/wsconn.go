@@ -80,3 +80,20 @@ func (r *Reader) Stop() {
 	r.stopped.Store(true)
 	_ = r.conn.SetReadDeadline(time.Now())
 }
+
+// WriteWait bounds one write to a peer: a peer that stops reading is
+// dropped rather than holding its handler.
+const WriteWait = 10 * time.Second
+
+// Write sends one message of type messageType (text, ping) within
+// WriteWait. Only the connection's writing goroutine may call it.
+func Write(conn *websocket.Conn, messageType int, data []byte) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(WriteWait))
+	return conn.WriteMessage(messageType, data)
+}
+
+// Close tells the peer why the connection ends (best effort, within
+// WriteWait).
+func Close(conn *websocket.Conn, code int, reason string) {
+	_ = Write(conn, websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
+}

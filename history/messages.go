@@ -467,7 +467,7 @@ func (l *messageLog) flushTenant(ctx context.Context, t store.TenantID, ps []*pe
 
 	// Client ids this process stored already need no insert.
 	for _, p := range leaders {
-		if p.err == nil && l.knownKey(t, p.conv, p.in.ClientMsgID) {
+		if _, known := l.keySeq(t, p.conv, p.in.ClientMsgID); p.err == nil && known {
 			p.retry = true
 		}
 	}
@@ -725,12 +725,7 @@ func (l *messageLog) resolve(ctx context.Context, t store.TenantID, p *pending) 
 // those by reading).
 const maxKeysPerTail = 64
 
-// knownKey reports whether this process stored client id c in conv.
-func (l *messageLog) knownKey(t store.TenantID, conv ConversationID, c string) bool {
-	_, ok := l.keySeq(t, conv, c)
-	return ok
-}
-
+// keySeq returns the seq at which this process stored client id c in conv.
 func (l *messageLog) keySeq(t store.TenantID, conv ConversationID, c string) (int64, bool) {
 	if c == "" {
 		return 0, false

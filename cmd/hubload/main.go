@@ -54,6 +54,7 @@ type config struct {
 	perAgent           int
 	duration, interval time.Duration
 	rampUp             time.Duration
+	every              time.Duration // progress lines on stderr; 0: none
 }
 
 func chat(ctx context.Context, args []string) error {
@@ -64,6 +65,7 @@ func chat(ctx context.Context, args []string) error {
 	fs.StringVar(&c.pw, "admin-password", "", "admin password")
 	fs.IntVar(&c.customers, "customers", 100, "concurrent customer conversations")
 	fs.IntVar(&c.agents, "agents", 10, "agents")
+	fs.DurationVar(&c.every, "progress", 10*time.Second, "print the latency of each such window on stderr (0: off)")
 	fs.IntVar(&c.perAgent, "chats-per-agent", 10, "chats each agent holds at once (sets capacity)")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "how long messages are exchanged")
 	fs.DurationVar(&c.interval, "interval", 4*time.Second, "each side of each conversation sends a message this often")
@@ -75,7 +77,7 @@ func chat(ctx context.Context, args []string) error {
 		return fmt.Errorf("-customers %d exceeds -agents x -chats-per-agent (%d)", c.customers, c.agents*c.perAgent)
 	}
 	c.addr = strings.TrimRight(c.addr, "/")
-	l := &load{c: c, sent: map[string]time.Time{}, got: map[string]int{}}
+	l := &load{c: c, sent: map[string]sendState{}, got: map[string]int{}}
 	return l.run(ctx)
 }
 
@@ -85,7 +87,7 @@ type load struct {
 	group string
 
 	mu   sync.Mutex
-	sent map[string]time.Time // message key -> send time (acknowledged)
+	sent map[string]sendState // message key -> what the hub answered
 	got  map[string]int       // message key -> deliveries
 	lat  []time.Duration
 
@@ -146,9 +148,28 @@ func parse(b string) (key string, sent time.Time, ok bool) {
 	return p[1], time.Unix(0, ns), true
 }
 
-func (l *load) acked(key string, at time.Time) {
+// sendState is what became of a message written to a socket.
+type sendState uint8
+
+const (
+	written sendState = iota // on the wire, no answer yet
+	acked                    // the hub acknowledged it (stored)
+	refused                  // the hub answered with an error
+)
+
+// wrote records a message about to be written, so one the hub never
+// acknowledges still counts (as lost unless it is delivered anyway).
+func (l *load) wrote(key string) {
 	l.mu.Lock()
-	l.sent[key] = at
+	l.sent[key] = written
+	l.mu.Unlock()
+}
+
+func (l *load) answered(key string, st sendState) {
+	l.mu.Lock()
+	if _, ok := l.sent[key]; ok {
+		l.sent[key] = st
+	}
 	l.mu.Unlock()
 }
 
@@ -164,6 +185,35 @@ func (l *load) delivered(b string) {
 		l.lat = append(l.lat, d)
 	}
 	l.mu.Unlock()
+}
+
+// progress prints, every c.every until ctx ends, how many messages arrived
+// in the window and their p50, p99 and slowest latency, so a stall shows
+// when it happened.
+func (l *load) progress(ctx context.Context) {
+	t := time.NewTicker(l.c.every)
+	defer t.Stop()
+	from, start := 0, time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		w := slices.Clone(l.lat[from:])
+		from = len(l.lat)
+		l.mu.Unlock()
+		if len(w) == 0 {
+			continue
+		}
+		slices.Sort(w)
+		q := func(p float64) float64 {
+			return float64(w[min(len(w)-1, int(p*float64(len(w))))].Microseconds()) / 1000
+		}
+		fmt.Fprintf(os.Stderr, "%6.0fs delivered=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
+			time.Since(start).Seconds(), len(w), q(0.5), q(0.99), float64(w[len(w)-1].Microseconds())/1000)
+	}
 }
 
 func (l *load) run(ctx context.Context) error {
@@ -239,6 +289,9 @@ func (l *load) run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.talk(sendCtx, l) }()
 	}
+	if l.c.every > 0 {
+		go l.progress(sendCtx)
+	}
 	<-sendCtx.Done()
 	wg.Wait()
 	// Let the last messages arrive.
@@ -251,9 +304,16 @@ func (l *load) run(ctx context.Context) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lost, dup := 0, 0
+	lost, dup, unacked, refusals := 0, 0, 0, 0
 	lostBy := map[byte]int{}
-	for k := range l.sent {
+	for k, st := range l.sent {
+		if st == refused {
+			refusals++
+			continue
+		}
+		if st == written {
+			unacked++
+		}
 		switch n := l.got[k]; {
 		case n == 0:
 			lost++
@@ -272,11 +332,14 @@ func (l *load) run(ctx context.Context) error {
 	if lost > 0 {
 		fmt.Fprintf(os.Stderr, "lost: %d sent by customers, %d sent by agents\n", lostBy['c'], lostBy['a'])
 	}
-	if n := l.sendErrs.Load(); n > 0 {
-		fmt.Fprintf(os.Stderr, "%d sends were refused or unacknowledged\n", n)
+	if unacked > 0 {
+		fmt.Fprintf(os.Stderr, "%d messages were never acknowledged\n", unacked)
+	}
+	if n := l.sendErrs.Load(); n > 0 || refusals > 0 {
+		fmt.Fprintf(os.Stderr, "%d error frames, %d messages refused (not counted as sent)\n", n, refusals)
 	}
 	fmt.Printf("RESULT conversations=%d messages=%d lost=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f\n",
-		l.convs.Load(), len(l.sent), lost, dup, pct(0.50), pct(0.99))
+		l.convs.Load(), len(l.sent)-refusals, lost, dup, pct(0.50), pct(0.99))
 	return nil
 }
 
@@ -341,17 +404,26 @@ func (a *agent) read(l *load) {
 				l.delivered(f.Message.Body)
 			}
 		case "ack":
-			if k, _, ok := parse(f.Message.Body); ok {
-				l.acked(k, time.Now())
-			}
+			l.answered(f.ClientID, acked)
 		case "error":
 			l.sendErrs.Add(1)
+			l.answered(f.ClientID, refused)
 		}
 	}
 }
 
 func (a *agent) talk(ctx context.Context, l *load) {
-	t := time.NewTicker(l.c.interval / time.Duration(max(1, l.c.perAgent)))
+	// Each agent sends one message every interval/perAgent, in turn over
+	// its conversations; agents start at random points of that period so
+	// their sends spread evenly (as the customers' do) instead of arriving
+	// together.
+	every := l.c.interval / time.Duration(max(1, l.c.perAgent))
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(rand.N(every)):
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	i := 0
 	for {
@@ -370,6 +442,7 @@ func (a *agent) talk(ctx context.Context, l *load) {
 		a.seq++
 		key := fmt.Sprintf("a%p-%d", a, a.seq)
 		a.mu.Unlock()
+		l.wrote(key)
 		a.wmu.Lock()
 		err := a.conn.WriteJSON(map[string]any{"type": "message", "conversation_id": conv, "client_id": key, "body": body(key)})
 		a.wmu.Unlock()
@@ -427,8 +500,9 @@ func (l *load) newCustomer(ctx context.Context, visitor string) (*cust, error) {
 func (cu *cust) read(l *load) {
 	for {
 		var f struct {
-			Type    string
-			Message *struct{ Body, Direction string } `json:"message"`
+			Type     string
+			ClientID string                            `json:"client_id"`
+			Message  *struct{ Body, Direction string } `json:"message"`
 		}
 		if err := cu.conn.ReadJSON(&f); err != nil {
 			return
@@ -439,11 +513,10 @@ func (cu *cust) read(l *load) {
 				l.delivered(f.Message.Body)
 			}
 		case "ack":
-			if k, _, ok := parse(f.Message.Body); ok {
-				l.acked(k, time.Now())
-			}
+			l.answered(f.ClientID, acked)
 		case "error":
 			l.sendErrs.Add(1)
+			l.answered(f.ClientID, refused)
 		}
 	}
 }
@@ -459,6 +532,7 @@ func (cu *cust) talk(ctx context.Context, l *load) {
 	defer t.Stop()
 	for n := 0; ; n++ {
 		key := fmt.Sprintf("c%s-%d", cu.id, n)
+		l.wrote(key)
 		cu.wmu.Lock()
 		err := cu.conn.WriteJSON(map[string]any{"type": "message", "client_id": key, "body": body(key)})
 		cu.wmu.Unlock()

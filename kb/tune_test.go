@@ -13,8 +13,9 @@ import (
 
 // TestTuneParams evaluates ranking weights given in KB_PARAMS
 // ("field.channel=value,..."; fields q a m, channels w b u p; several
-// parameter sets separated by ";") on the tuning split of set 1 and the
-// diagnosis half of set 2. Used while tuning; skipped otherwise.
+// parameter sets separated by ";") on the tuning split of set 1, the
+// diagnosis half of set 2 and set 4 (KB_SHOW_FAILURES=1 logs set 4's
+// failures). Used while tuning; skipped otherwise.
 // KB_SHOW_HELDOUT=1 adds the held-out split of set 1; set 2's measurement
 // half is never shown here (see TestAccuracySet2).
 func TestTuneParams(t *testing.T) {
@@ -24,6 +25,7 @@ func TestTuneParams(t *testing.T) {
 	}
 	recs, qs := loadTestSet(t)
 	recs2, qs2 := loadSet2(t)
+	recs4, qs4 := loadSet(t, "testdata/articles4.csv", "testdata/queries4.txt")
 	for _, spec := range strings.Split(specs, ";") {
 		p := parseParams(spec)
 		eng, err := search.NewEngine(search.Options{Params: &p})
@@ -36,9 +38,13 @@ func TestTuneParams(t *testing.T) {
 		if err := eng.Replace(context.Background(), "t2", docsOf(recs2, false)); err != nil {
 			t.Fatal(err)
 		}
+		if err := eng.Replace(context.Background(), "t4", docsOf(recs4, false)); err != nil {
+			t.Fatal(err)
+		}
 		tune, held := evaluate(t, eng, "t", recs, qs, false)
 		diag, _ := evaluate(t, eng, "t2", recs2, qs2, false)
-		line := "[" + spec + "] set1 tuning " + tune.String() + "; set2 diagnosis " + diag.String()
+		set4, _ := evaluate(t, eng, "t4", recs4, qs4, os.Getenv("KB_SHOW_FAILURES") != "")
+		line := "[" + spec + "] set1 tuning " + tune.String() + "; set2 diagnosis " + diag.String() + "; set4 " + set4.String()
 		if os.Getenv("KB_SHOW_HELDOUT") != "" {
 			line += "; set1 held-out " + held.String()
 		}
@@ -70,6 +76,12 @@ func parseParams(spec string) search.Params {
 			p.B[1] = f
 		case "bm":
 			p.B[2] = f
+		case "imatch":
+			p.IntentMatch = f
+		case "imiss":
+			p.IntentMiss = f
+		case "iextra":
+			p.IntentExtra = f
 		default:
 			fi := strings.Index("qam", k[:1])
 			ci := strings.Index("wbup", k[2:3])

@@ -51,6 +51,12 @@ type Params struct {
 	// the article (any question variant, the answer, category and tags)
 	// scales the score: score * (1 - QueryCoverage + QueryCoverage*share).
 	QueryCoverage float64
+	// IntentMatch raises, and IntentMiss lowers, a candidate whose best
+	// question asks what the query asks (zh.Intent: the price, how long, why
+	// it failed, ...) or something else; IntentExtra lowers one whose
+	// question asks something specific when the query asks nothing
+	// specific. Sibling articles on one topic differ mostly by intent.
+	IntentMatch, IntentMiss, IntentExtra float64
 }
 
 // DefaultParams returns the tuned ranking weights.
@@ -64,6 +70,9 @@ func DefaultParams() Params {
 	p.OtherUnits = 0.1
 	p.Coverage = 0.3
 	p.QueryCoverage = 0.7
+	p.IntentMatch = 0.2
+	p.IntentMiss = 0.2
+	p.IntentExtra = 0.05
 	return p
 }
 
@@ -359,7 +368,7 @@ func analyzeDoc(an *zh.Analyzer, d *Document) docAnalysis {
 
 // trim keeps only the channels a field indexes.
 func trim(a zh.Analysis, keep []zh.Channel) zh.Analysis {
-	var out zh.Analysis
+	out := zh.Analysis{Intent: a.Intent}
 	for _, c := range keep {
 		out.Channels[c] = a.Channels[c]
 	}
@@ -771,6 +780,9 @@ func (s *shard) search(q Query) []Hit {
 			cands[i].score *= cands[i].factor / best
 		}
 	}
+	if p.IntentMatch > 0 || p.IntentMiss > 0 || p.IntentExtra > 0 {
+		s.rerankIntent(cands, qa.Intent)
+	}
 	sort.Slice(cands, func(i, j int) bool {
 		if cands[i].score != cands[j].score {
 			return cands[i].score > cands[j].score
@@ -790,6 +802,38 @@ func (s *shard) search(q Query) []Hit {
 		hits[i] = Hit{ID: d.ID, Question: d.Question, Answer: d.Answer, Category: d.Category, Score: math.Round(score*1e4) / 1e4}
 	}
 	return hits
+}
+
+// rerankIntent scales the candidates by how their best question's intent
+// agrees with the query's (see Params.IntentMatch), divided by the best
+// factor so that scores stay comparable with the bot's thresholds.
+func (s *shard) rerankIntent(cands []cand, qi zh.Intent) {
+	p := s.params
+	best := 0.0
+	for i := range cands {
+		r := s.revs[cands[i].ri]
+		ai := zh.Intent(0)
+		for j, ui := range r.units {
+			if ui == cands[i].unit || (cands[i].unit < 0 && j == 0) {
+				ai = r.ana.Q[j].Intent
+				break
+			}
+		}
+		f := 1.0
+		switch {
+		case qi != 0 && ai != 0 && qi&ai != 0:
+			f += p.IntentMatch
+		case qi != 0 && ai != 0:
+			f -= p.IntentMiss
+		case qi == 0 && ai != 0:
+			f -= p.IntentExtra
+		}
+		cands[i].factor = f
+		best = max(best, f)
+	}
+	for i := range cands {
+		cands[i].score *= cands[i].factor / best
+	}
 }
 
 // rerankDepth is how many leading candidates the coverage re-ranking sees.

@@ -42,6 +42,8 @@ type Analysis struct {
 	// Clean is the normalised text with fillers removed, clauses separated
 	// by single spaces.
 	Clean string
+	// Intent is what the text asks about its topic (see IntentOf).
+	Intent Intent
 }
 
 // Query expansion weights. A synonym is the same concept (weight 1); these
@@ -123,6 +125,7 @@ func (a *Analyzer) analyze(text string, query bool) Analysis {
 	var words, bi, uni, py bag
 	var clean []byte
 	norm := Normalize(StripHTML(text))
+	intent := IntentOf(norm)
 	for len(norm) > 0 {
 		clause := norm
 		if i := indexByte(norm, ' '); i >= 0 {
@@ -277,6 +280,7 @@ func (a *Analyzer) analyze(text string, query bool) Analysis {
 	an.Channels[Unigrams] = uni.terms
 	an.Channels[Pinyin] = py.terms
 	an.Clean = string(clean)
+	an.Intent = intent
 	return an
 }
 

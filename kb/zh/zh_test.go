@@ -189,3 +189,30 @@ func TestAbbreviation(t *testing.T) {
 		t.Errorf("app is a lexicon term, not an abbreviation")
 	}
 }
+
+func TestIntentOf(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want Intent
+	}{
+		{"宽带怎么办理", 0},
+		{"宽带资费是多少", IntentCost},
+		{"装网要不要另外收钱", IntentCost},
+		{"宽带报装后多久上门安装", IntentTime},
+		{"网申请好了 大概啥时候能装上", IntentTime},
+		{"宽带怎么取消", IntentCancel},
+		{"网不用了 怎么退掉", IntentCancel},
+		{"信用卡还款日能不能改", IntentAllowed},
+		{"转账失败是什么原因", IntentFailure},
+		{"银行卡丢了怎么挂失", IntentLost},
+		{"附近的营业厅在哪", IntentPlace},
+		{"安装进度怎么查询", IntentCheck},
+		{"怎么变更手机套餐", IntentChange},
+		{"充了话费为什么还没到账", IntentFailure | IntentTime},
+		{"客服免费电话是多少", 0}, // 免费电话 is a thing, not a price question
+	} {
+		if got := IntentOf(Normalize(c.text)); got != c.want {
+			t.Errorf("IntentOf(%q) = %b, want %b", c.text, got, c.want)
+		}
+	}
+}

@@ -72,7 +72,7 @@ func DefaultParams() Params {
 	p.QueryCoverage = 0.7
 	p.IntentMatch = 0.2
 	p.IntentMiss = 0.2
-	p.IntentExtra = 0.05
+	p.IntentExtra = 0
 	return p
 }
 

@@ -42,7 +42,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := chat(ctx, os.Args[2:]); err != nil {
+	if err := chat(ctx, os.Args[2:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "hubload:", err)
 		os.Exit(1)
 	}
@@ -57,9 +57,12 @@ type config struct {
 	every              time.Duration // progress lines on stderr; 0: none
 }
 
-func chat(ctx context.Context, args []string) error {
+// chat runs the chat load described by args, writes the RESULT line to out
+// and progress to log.
+func chat(ctx context.Context, args []string, out, log io.Writer) error {
 	var c config
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(log)
 	fs.StringVar(&c.addr, "addr", "http://127.0.0.1:8080", "hub base URL")
 	fs.StringVar(&c.user, "admin-user", "admin", "admin username (creates the load's group and agents)")
 	fs.StringVar(&c.pw, "admin-password", "", "admin password")
@@ -77,12 +80,14 @@ func chat(ctx context.Context, args []string) error {
 		return fmt.Errorf("-customers %d exceeds -agents x -chats-per-agent (%d)", c.customers, c.agents*c.perAgent)
 	}
 	c.addr = strings.TrimRight(c.addr, "/")
-	l := &load{c: c, sent: map[string]sendState{}, got: map[string]int{}}
+	l := &load{c: c, out: out, log: log, sent: map[string]sendState{}, got: map[string]int{}}
 	return l.run(ctx)
 }
 
 type load struct {
 	c     config
+	out   io.Writer // the RESULT line
+	log   io.Writer // progress
 	admin string
 	group string
 
@@ -157,6 +162,19 @@ const (
 	refused                  // the hub answered with an error
 )
 
+// allDelivered reports whether every message written and not refused has
+// reached the other side.
+func (l *load) allDelivered() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, st := range l.sent {
+		if st != refused && l.got[k] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // wrote records a message about to be written, so one the hub never
 // acknowledges still counts (as lost unless it is delivered anyway).
 func (l *load) wrote(key string) {
@@ -211,7 +229,7 @@ func (l *load) progress(ctx context.Context) {
 		q := func(p float64) float64 {
 			return float64(w[min(len(w)-1, int(p*float64(len(w))))].Microseconds()) / 1000
 		}
-		fmt.Fprintf(os.Stderr, "%6.0fs delivered=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
+		fmt.Fprintf(l.log, "%6.0fs delivered=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
 			time.Since(start).Seconds(), len(w), q(0.5), q(0.99), float64(w[len(w)-1].Microseconds())/1000)
 	}
 }
@@ -231,7 +249,7 @@ func (l *load) run(ctx context.Context) error {
 	if err := l.api("PUT", "/api/v1/routing/groups/"+g.ID+"/settings", l.admin, map[string]any{"auto_accept": true}, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "creating %d agents...\n", l.c.agents)
+	fmt.Fprintf(l.log, "creating %d agents...\n", l.c.agents)
 	ctx, cancel := context.WithTimeout(ctx, l.c.rampUp+l.c.duration+2*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -256,7 +274,7 @@ func (l *load) run(ctx context.Context) error {
 	if err, _ := firstErr.Load().(error); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "opening %d conversations...\n", l.c.customers)
+	fmt.Fprintf(l.log, "opening %d conversations...\n", l.c.customers)
 	custs := make([]*cust, l.c.customers)
 	start := time.Now()
 	for i := range custs {
@@ -277,7 +295,7 @@ func (l *load) run(ctx context.Context) error {
 	if err, _ := firstErr.Load().(error); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%d conversations open in %s; exchanging messages for %s...\n", l.convs.Load(), time.Since(start).Round(time.Millisecond), l.c.duration)
+	fmt.Fprintf(l.log, "%d conversations open in %s; exchanging messages for %s...\n", l.convs.Load(), time.Since(start).Round(time.Millisecond), l.c.duration)
 	// Both sides send every interval, spread over the interval.
 	sendCtx, stopSend := context.WithTimeout(ctx, l.c.duration)
 	defer stopSend()
@@ -290,12 +308,15 @@ func (l *load) run(ctx context.Context) error {
 		go func() { defer wg.Done(); a.talk(sendCtx, l) }()
 	}
 	if l.c.every > 0 {
-		go l.progress(sendCtx)
+		wg.Add(1)
+		go func() { defer wg.Done(); l.progress(sendCtx) }()
 	}
 	<-sendCtx.Done()
 	wg.Wait()
-	// Let the last messages arrive.
-	time.Sleep(5 * time.Second)
+	// Let the last messages arrive: until every message is delivered, or 5 s.
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && !l.allDelivered(); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, cu := range custs {
 		cu.conn.Close()
 	}
@@ -330,15 +351,15 @@ func (l *load) run(ctx context.Context) error {
 		return float64(l.lat[min(len(l.lat)-1, int(p*float64(len(l.lat))))].Microseconds()) / 1000
 	}
 	if lost > 0 {
-		fmt.Fprintf(os.Stderr, "lost: %d sent by customers, %d sent by agents\n", lostBy['c'], lostBy['a'])
+		fmt.Fprintf(l.log, "lost: %d sent by customers, %d sent by agents\n", lostBy['c'], lostBy['a'])
 	}
 	if unacked > 0 {
-		fmt.Fprintf(os.Stderr, "%d messages were never acknowledged\n", unacked)
+		fmt.Fprintf(l.log, "%d messages were never acknowledged\n", unacked)
 	}
 	if n := l.sendErrs.Load(); n > 0 || refusals > 0 {
-		fmt.Fprintf(os.Stderr, "%d error frames, %d messages refused (not counted as sent)\n", n, refusals)
+		fmt.Fprintf(l.log, "%d error frames, %d messages refused (not counted as sent)\n", n, refusals)
 	}
-	fmt.Printf("RESULT conversations=%d messages=%d lost=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f\n",
+	fmt.Fprintf(l.out, "RESULT conversations=%d messages=%d lost=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f\n",
 		l.convs.Load(), len(l.sent)-refusals, lost, dup, pct(0.50), pct(0.99))
 	return nil
 }

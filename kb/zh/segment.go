@@ -1,6 +1,8 @@
 package zh
 
 import (
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/go-ego/gse"
@@ -29,15 +31,20 @@ func Segmenter() (*gse.Segmenter, error) {
 			if len([]rune(term)) < 2 {
 				return
 			}
-			if _, _, ok := s.Find(term); ok {
+			// Value, not Find: Find also says yes for a prefix of a
+			// longer word (提额 of 提额度), which kept such terms out of
+			// the dictionary depending on the order they came in.
+			if _, _, err := s.Value(term); err == nil {
 				return
 			}
 			_ = s.AddToken(term, freq)
 		}
-		for term := range base.concepts {
+		// Sorted, so that the dictionary (and every segmentation) is the
+		// same in every process.
+		for _, term := range slices.Sorted(maps.Keys(base.concepts)) {
 			add(term, 200)
 		}
-		for f := range base.fillers {
+		for _, f := range slices.Sorted(maps.Keys(base.fillers)) {
 			add(f, 500)
 		}
 		s.CalcToken()

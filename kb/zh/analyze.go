@@ -237,7 +237,21 @@ func (a *Analyzer) analyze(text string, query bool) Analysis {
 			}
 		}
 		if query {
-			a.homophones(runes, &words)
+			// Words written as they are (lexicon phrases, dictionary
+			// words of three or more characters): a window inside one
+			// is part of a word, not a typo (视机 of 电视机 is not 死机).
+			whole := spans
+			off := 0
+			for _, t := range kept {
+				n := len([]rune(t))
+				if n >= 3 {
+					if _, _, err := seg.Value(t); err == nil {
+						whole = append(whole, span{off, off + n})
+					}
+				}
+				off += n
+			}
+			a.homophones(runes, whole, &words)
 		}
 		// Character channels over units: a Han character, or a run of
 		// letters and digits.
@@ -288,13 +302,16 @@ func (a *Analyzer) analyze(text string, query bool) Analysis {
 // homophone characters: windows of 2 to 4 Han characters whose fuzzy pinyin
 // equals a lexicon term's. A two-character window must share one character
 // with the term, which keeps chance homophones (实际/世纪) out.
-func (a *Analyzer) homophones(runes []rune, words *bag) {
+func (a *Analyzer) homophones(runes []rune, whole []span, words *bag) {
 	lex := a.lex
 	for l := 2; l <= 4; l++ {
 		for i := 0; i+l <= len(runes); i++ {
 			win := runes[i : i+l]
 			if len(lex.concepts[string(win)]) > 0 {
 				continue // a lexicon term as written (水费), not a typo of 税费
+			}
+			if nestedIn(whole, i, i+l) {
+				continue
 			}
 			key, ok := PinyinKey(string(win))
 			if !ok {

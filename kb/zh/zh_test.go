@@ -125,6 +125,11 @@ func TestHomophoneTypos(t *testing.T) {
 	if slices.Contains(words(a.Query("世纪")), "=实际") {
 		t.Error("unrelated homophone matched")
 	}
+	// Nor windows inside a word written correctly: 视机 of 电视机 is not
+	// a typo of 死机.
+	if w := words(a.Query("电视机没声音")); slices.Contains(w, "=死机") {
+		t.Errorf("电视机没声音: %v has 死机", w)
+	}
 }
 
 func TestPartialAndPinyin(t *testing.T) {

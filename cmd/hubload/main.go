@@ -226,11 +226,28 @@ func (l *load) progress(ctx context.Context) {
 			continue
 		}
 		slices.Sort(w)
-		q := func(p float64) float64 {
-			return float64(w[min(len(w)-1, int(p*float64(len(w))))].Microseconds()) / 1000
-		}
 		fmt.Fprintf(l.log, "%6.0fs delivered=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
-			time.Since(start).Seconds(), len(w), q(0.5), q(0.99), float64(w[len(w)-1].Microseconds())/1000)
+			time.Since(start).Seconds(), len(w), percentileMS(w, 0.5), percentileMS(w, 0.99), percentileMS(w, 1))
+	}
+}
+
+// percentileMS returns the p-quantile of sorted latencies in milliseconds
+// (0 for none).
+func percentileMS(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[min(len(sorted)-1, int(p*float64(len(sorted))))].Microseconds()) / 1000
+}
+
+// startAtRandom waits a random part of period, so that senders started
+// together spread their sends; it reports false if ctx ended first.
+func startAtRandom(ctx context.Context, period time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(rand.N(period)):
+		return true
 	}
 }
 
@@ -344,12 +361,6 @@ func (l *load) run(ctx context.Context) error {
 		}
 	}
 	slices.Sort(l.lat)
-	pct := func(p float64) float64 {
-		if len(l.lat) == 0 {
-			return 0
-		}
-		return float64(l.lat[min(len(l.lat)-1, int(p*float64(len(l.lat))))].Microseconds()) / 1000
-	}
 	if lost > 0 {
 		fmt.Fprintf(l.log, "lost: %d sent by customers, %d sent by agents\n", lostBy['c'], lostBy['a'])
 	}
@@ -360,7 +371,7 @@ func (l *load) run(ctx context.Context) error {
 		fmt.Fprintf(l.log, "%d error frames, %d messages refused (not counted as sent)\n", n, refusals)
 	}
 	fmt.Fprintf(l.out, "RESULT conversations=%d messages=%d lost=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f\n",
-		l.convs.Load(), len(l.sent)-refusals, lost, dup, pct(0.50), pct(0.99))
+		l.convs.Load(), len(l.sent)-refusals, lost, dup, percentileMS(l.lat, 0.50), percentileMS(l.lat, 0.99))
 	return nil
 }
 
@@ -439,10 +450,8 @@ func (a *agent) talk(ctx context.Context, l *load) {
 	// their sends spread evenly (as the customers' do) instead of arriving
 	// together.
 	every := l.c.interval / time.Duration(max(1, l.c.perAgent))
-	select {
-	case <-ctx.Done():
+	if !startAtRandom(ctx, every) {
 		return
-	case <-time.After(rand.N(every)):
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -543,11 +552,8 @@ func (cu *cust) read(l *load) {
 }
 
 func (cu *cust) talk(ctx context.Context, l *load) {
-	// Start at a random point of the interval so sends spread evenly.
-	select {
-	case <-ctx.Done():
+	if !startAtRandom(ctx, l.c.interval) {
 		return
-	case <-time.After(rand.N(l.c.interval)):
 	}
 	t := time.NewTicker(l.c.interval)
 	defer t.Stop()

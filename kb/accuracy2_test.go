@@ -1,7 +1,6 @@
 package kb
 
 import (
-	"context"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -54,9 +53,7 @@ func TestAccuracySet2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	if err := eng.Replace(context.Background(), "acc2", docsOf(recs, false)); err != nil {
-		t.Fatal(err)
-	}
+	replace(t, eng, "acc2", docsOf(recs, false))
 	diag, meas := evaluate(t, eng, "acc2", recs, qs, os.Getenv("KB_SHOW_FAILURES") != "")
 	t.Logf("%d articles; engine: diagnosis %v; measurement %v", len(recs), diag, meas)
 	bq := newBigramBaseline(recs, false)
@@ -196,9 +193,7 @@ func TestAccuracySet3(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	if err := eng.Replace(context.Background(), "acc3", docsOf(recs, false)); err != nil {
-		t.Fatal(err)
-	}
+	replace(t, eng, "acc3", docsOf(recs, false))
 	_, meas := evaluate(t, eng, "acc3", recs, qs, false)
 	t.Logf("%d articles; engine: %v", len(recs), meas)
 	for _, withAnswer := range []bool{false, true} {

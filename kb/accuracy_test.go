@@ -103,6 +103,15 @@ func (a accuracy) String() string {
 func (a accuracy) rate1() float64 { return float64(a.top1) / float64(a.n) }
 func (a accuracy) rate3() float64 { return float64(a.top3) / float64(a.n) }
 
+// replace indexes docs as tenant's whole article set, failing the test on
+// error.
+func replace(t testing.TB, idx search.Index, tenant string, docs []search.Document) {
+	t.Helper()
+	if err := idx.Replace(context.Background(), tenant, docs); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // evaluate runs every labelled question through idx and returns the tuning
 // and held-out accuracy. With verbose it logs tuning-split failures only.
 func evaluate(t *testing.T, idx search.Index, tenant string, recs []Record, qs []labelled, verbose bool) (tune, held accuracy) {
@@ -195,9 +204,7 @@ func TestAccuracy(t *testing.T) {
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			tenant := "acc-" + mode.name
-			if err := eng.Replace(context.Background(), tenant, docsOf(recs, mode.withSimilar)); err != nil {
-				t.Fatal(err)
-			}
+			replace(t, eng, tenant, docsOf(recs, mode.withSimilar))
 			tune, held := evaluate(t, eng, tenant, recs, qs, verbose && mode.name == "bare")
 			t.Logf("%d articles; tuning %v; held-out %v", len(recs), tune, held)
 			if tune.rate1() < mode.tune1 || tune.rate3() < mode.tune3 || held.rate1() < mode.held1 || held.rate3() < mode.held3 {

@@ -1,7 +1,6 @@
 package kb
 
 import (
-	"context"
 	"os"
 	"strconv"
 	"strings"
@@ -32,15 +31,9 @@ func TestTuneParams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := eng.Replace(context.Background(), "t", docsOf(recs, false)); err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Replace(context.Background(), "t2", docsOf(recs2, false)); err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Replace(context.Background(), "t4", docsOf(recs4, false)); err != nil {
-			t.Fatal(err)
-		}
+		replace(t, eng, "t", docsOf(recs, false))
+		replace(t, eng, "t2", docsOf(recs2, false))
+		replace(t, eng, "t4", docsOf(recs4, false))
 		tune, held := evaluate(t, eng, "t", recs, qs, false)
 		diag, _ := evaluate(t, eng, "t2", recs2, qs2, false)
 		set4, _ := evaluate(t, eng, "t4", recs4, qs4, os.Getenv("KB_SHOW_FAILURES") != "")
@@ -61,32 +54,19 @@ func parseParams(spec string) search.Params {
 		}
 		k, v, _ := strings.Cut(kv, "=")
 		f, _ := strconv.ParseFloat(v, 64)
-		switch k {
-		case "k1":
-			p.K1 = f
-		case "cov":
-			p.Coverage = f
-		case "qcov":
-			p.QueryCoverage = f
-		case "other":
-			p.OtherUnits = f
-		case "bq":
-			p.B[0] = f
-		case "ba":
-			p.B[1] = f
-		case "bm":
-			p.B[2] = f
-		case "imatch":
-			p.IntentMatch = f
-		case "imiss":
-			p.IntentMiss = f
-		case "iextra":
-			p.IntentExtra = f
-		default:
-			fi := strings.Index("qam", k[:1])
-			ci := strings.Index("wbup", k[2:3])
-			p.Weight[fi][zh.Channel(ci)] = f
+		named := map[string]*float64{
+			"k1": &p.K1, "cov": &p.Coverage, "qcov": &p.QueryCoverage, "other": &p.OtherUnits,
+			"bq": &p.B[0], "ba": &p.B[1], "bm": &p.B[2],
+			"imatch": &p.IntentMatch, "imiss": &p.IntentMiss, "iextra": &p.IntentExtra,
 		}
+		if ptr, ok := named[k]; ok {
+			*ptr = f
+			continue
+		}
+		// field.channel, e.g. a.b: answer bigrams.
+		fi := strings.Index("qam", k[:1])
+		ci := strings.Index("wbup", k[2:3])
+		p.Weight[fi][zh.Channel(ci)] = f
 	}
 	return p
 }

@@ -450,6 +450,17 @@ type rev struct {
 	lens  [numFields][zh.NumChannels]float32
 }
 
+// question returns the analysis of the rev's question variant that is unit
+// ui, or nil.
+func (r *rev) question(ui int32) *zh.Analysis {
+	for i, u := range r.units {
+		if u == ui {
+			return &r.ana.Q[i]
+		}
+	}
+	return nil
+}
+
 type unit struct {
 	rev  int32
 	lens [zh.NumChannels]float32
@@ -813,11 +824,10 @@ func (s *shard) rerankIntent(cands []cand, qi zh.Intent) {
 	for i := range cands {
 		r := s.revs[cands[i].ri]
 		ai := zh.Intent(0)
-		for j, ui := range r.units {
-			if ui == cands[i].unit || (cands[i].unit < 0 && j == 0) {
-				ai = r.ana.Q[j].Intent
-				break
-			}
+		if a := r.question(cands[i].unit); a != nil {
+			ai = a.Intent
+		} else if cands[i].unit < 0 && len(r.ana.Q) > 0 {
+			ai = r.ana.Q[0].Intent // matched by its answer or tags only
 		}
 		f := 1.0
 		switch {
@@ -899,16 +909,7 @@ var coverageChannels = []zh.Channel{zh.Words, zh.Bigrams}
 // coverage is the IDF-weighted share of the candidate's best question that
 // the query matches, in [0, 1].
 func (s *shard) coverage(c *cand, qset [zh.NumChannels]map[string]float32) float64 {
-	if c.unit < 0 {
-		return 0
-	}
-	r := s.revs[c.ri]
-	var a *zh.Analysis
-	for i, ui := range r.units {
-		if ui == c.unit {
-			a = &r.ana.Q[i]
-		}
-	}
+	a := s.revs[c.ri].question(c.unit)
 	if a == nil {
 		return 0
 	}

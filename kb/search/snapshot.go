@@ -19,7 +19,7 @@ import (
 
 // snapshotFormat changes whenever the snapshot layout or the meaning of its
 // analyses changes; a snapshot of another format is re-analysed on load.
-const snapshotFormat = 4
+const snapshotFormat = 5
 
 // snapshot is the persisted form of a shard: the documents, the admin
 // synonyms, and each document's analysis with terms interned, so loading

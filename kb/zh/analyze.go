@@ -338,12 +338,13 @@ func (a *Analyzer) homophones(runes []rune, whole []span, words *bag) {
 // before it is treated as too ambiguous to expand.
 const maxAbbrevConcepts = 3
 
-// abbreviation adds the concepts of lexicon terms of three to five
-// characters whose pinyin initials a query's lone Latin token spells (xyk
-// for 信用卡, sfz for 身份证), as a homophone-weight expansion.
+// abbreviation adds the concepts of lexicon terms that a query's lone Latin
+// token spells in pinyin, as a homophone-weight expansion: the initials of
+// a term of three to five characters (xyk for 信用卡, sfz for 身份证), or the
+// whole pinyin of a term of two to four (tousu for 投诉, yiji for 移机).
 func (a *Analyzer) abbreviation(tok string, words *bag) {
 	n := len(tok)
-	if n < 3 || n > 5 {
+	if n < 3 || n > 24 {
 		return
 	}
 	for i := 0; i < n; i++ {
@@ -351,7 +352,13 @@ func (a *Analyzer) abbreviation(tok string, words *bag) {
 			return
 		}
 	}
-	ids := a.lex.initials[tok]
+	var ids []string
+	if n <= 5 {
+		ids = a.lex.initials[tok]
+	}
+	if len(ids) == 0 && n >= 4 {
+		ids = a.lex.spelled[spelledKey(tok)]
+	}
 	if len(ids) == 0 || len(ids) > maxAbbrevConcepts {
 		return
 	}

@@ -23,6 +23,7 @@ type Lexicon struct {
 	related  map[string][]string // word id -> related word ids
 	pinyin   map[string][]string // fuzzy pinyin of a term (>= 2 runes) -> terms
 	initials map[string][]string // pinyin initials of a 3-5 rune term (xyk) -> concept ids
+	spelled  map[string][]string // spelledKey of a 2-4 rune term's pinyin (tousu) -> concept ids
 	fillers  map[string]bool
 	stop     map[string]bool
 	maxLen   int // longest term, in runes
@@ -116,6 +117,7 @@ func (l *Lexicon) addRelated(g []string) {
 func (l *Lexicon) indexPinyin() {
 	l.pinyin = make(map[string][]string, len(l.concepts))
 	l.initials = map[string][]string{}
+	l.spelled = map[string][]string{}
 	for t, ids := range l.concepts {
 		n := utf8.RuneCountInString(t)
 		if n < 2 {
@@ -123,6 +125,14 @@ func (l *Lexicon) indexPinyin() {
 		}
 		if k, ok := PinyinKey(t); ok {
 			l.pinyin[k] = append(l.pinyin[k], t)
+			if n <= 4 {
+				sk := spelledKey(strings.ReplaceAll(k, " ", ""))
+				for _, id := range ids {
+					if !contains(l.spelled[sk], id) {
+						l.spelled[sk] = append(l.spelled[sk], id)
+					}
+				}
+			}
 			if n >= 3 && n <= 5 {
 				ini := initialsOf(k)
 				for _, id := range ids {
@@ -136,9 +146,24 @@ func (l *Lexicon) indexPinyin() {
 	for _, ts := range l.pinyin {
 		sort.Strings(ts)
 	}
+	for _, ids := range l.spelled {
+		sort.Strings(ids)
+	}
 	for _, ids := range l.initials {
 		sort.Strings(ids)
 	}
+}
+
+// spelledKey folds pinyin typed as one Latin word (tousu, yiji) the way
+// Syllable folds each syllable, without knowing where syllables end: zh, ch
+// and sh lose their h and ng becomes n anywhere. The lexicon side applies it
+// to its terms' syllables run together, so both sides fold alike.
+func spelledKey(s string) string {
+	if !strings.Contains(s, "h") && !strings.Contains(s, "ng") {
+		return s
+	}
+	r := strings.NewReplacer("zh", "z", "ch", "c", "sh", "s", "ng", "n")
+	return r.Replace(s)
 }
 
 // initialsOf returns the first letters of a PinyinKey's syllables: the

@@ -56,7 +56,42 @@ func Normalize(s string) string {
 		b.WriteRune(r)
 		space = false
 	}
-	return collapseRuns(strings.TrimRight(b.String(), " "))
+	return joinSpacedDigits(collapseRuns(strings.TrimRight(b.String(), " ")))
+}
+
+// joinSpacedDigits joins three or more single digits written with spaces
+// between them (an error code typed as 6 9 1) into one number.
+func joinSpacedDigits(s string) string {
+	digit := func(i int) bool { return i >= 0 && i < len(s) && s[i] >= '0' && s[i] <= '9' }
+	// single reports whether a lone digit (no digit on either side) is at i.
+	single := func(i int) bool { return digit(i) && !digit(i-1) && !digit(i+1) }
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if single(i) {
+			j, n := i, 1
+			for j+2 < len(s) && s[j+1] == ' ' && single(j+2) {
+				j += 2
+				n++
+			}
+			if n >= 3 {
+				if b == nil {
+					b = append(make([]byte, 0, len(s)), s[:i]...)
+				}
+				for k := i; k <= j; k += 2 {
+					b = append(b, s[k])
+				}
+				i = j
+				continue
+			}
+		}
+		if b != nil {
+			b = append(b, s[i])
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
 
 // collapseRuns replaces every run of three or more identical Han characters

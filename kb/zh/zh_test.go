@@ -15,6 +15,11 @@ func TestNormalize(t *testing.T) {
 		{"１２３４５", "12345"},
 		{"网速慢慢慢啊啊啊", "网速慢啊"},
 		{"谢谢看看666", "谢谢看看666"},
+		{"跳出来一个6 9 1 的错", "跳出来一个691 的错"},
+		{"12 3 4 5", "12 345"},
+		{"跳出来一个 6 9 1 的错", "跳出来一个 691 的错"},
+		{"提示 6，7，8", "提示 678"},
+		{"住1 2楼", "住1 2楼"},
 		{"", ""},
 	} {
 		if got := Normalize(tc.in); got != tc.want {
@@ -192,6 +197,13 @@ func TestAbbreviation(t *testing.T) {
 	}
 	if q := an.Query("app闪退"); has(q, id) {
 		t.Errorf("app is a lexicon term, not an abbreviation")
+	}
+	// Whole pinyin typed as one word, with the fuzzy folds (zh/z, -ng/-n).
+	for tok, term := range map[string]string{"tousu": "投诉", "yiji": "移机", "kuandai": "宽带", "zhuanrengong": "转人工"} {
+		cid := Base().concepts[term][0]
+		if q := an.Query("我要" + tok); !has(q, cid) {
+			t.Errorf("%s should expand to %s: %+v", tok, cid, q.Channels[Words])
+		}
 	}
 }
 

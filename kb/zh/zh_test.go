@@ -227,6 +227,9 @@ func TestIntentOf(t *testing.T) {
 		{"怎么变更手机套餐", IntentChange},
 		{"充了话费为什么还没到账", IntentFailure | IntentTime},
 		{"客服免费电话是多少", 0}, // 免费电话 is a thing, not a price question
+		{"上个月申请的信用卡 现在啥情况", IntentCheck},
+		{"储蓄卡找不到了", IntentLost},
+		{"外地的卡能办吗", IntentAllowed},
 	} {
 		if got := IntentOf(Normalize(c.text)); got != c.want {
 			t.Errorf("IntentOf(%q) = %b, want %b", c.text, got, c.want)

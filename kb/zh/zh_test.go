@@ -192,7 +192,12 @@ func TestAbbreviation(t *testing.T) {
 	if q := an.Query("xyk还款"); !has(q, id) {
 		t.Errorf("xyk should expand to %s: %+v", id, q.Channels[Words])
 	}
-	if d := an.Document("xyk还款"); has(d, id) {
+	// sfz is not a lexicon term (xyk is, since the lexicon lists it).
+	sfz := Base().concepts["身份证"][0]
+	if q := an.Query("sfz丢了"); !has(q, sfz) {
+		t.Errorf("sfz should expand to %s: %+v", sfz, q.Channels[Words])
+	}
+	if d := an.Document("sfz丢了"); has(d, sfz) {
 		t.Errorf("documents are not expanded: %+v", d.Channels[Words])
 	}
 	if q := an.Query("app闪退"); has(q, id) {

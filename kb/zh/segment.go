@@ -28,7 +28,10 @@ func Segmenter() (*gse.Segmenter, error) {
 		}
 		base := Base()
 		add := func(term string, freq float64) {
-			if len([]rune(term)) < 2 {
+			if len([]rune(term)) < 2 || !hasHan(term) {
+				// A Latin or digit term (zh, kf, 5g) stays out: in the
+				// dictionary it would split longer Latin words
+				// (zh|uanrengong); a run of letters is one token anyway.
 				return
 			}
 			// Value, not Find: Find also says yes for a prefix of a
@@ -61,4 +64,14 @@ func Warm() error {
 	Syllable('中')
 	Prior("的")
 	return err
+}
+
+// hasHan reports whether s contains a Han character.
+func hasHan(s string) bool {
+	for _, r := range s {
+		if isHan(r) {
+			return true
+		}
+	}
+	return false
 }

@@ -17,7 +17,7 @@ func TestLexiconTermsInDictionary(t *testing.T) {
 	}
 	missing := 0
 	for _, term := range slices.Sorted(maps.Keys(Base().concepts)) {
-		if len([]rune(term)) < 2 {
+		if len([]rune(term)) < 2 || !hasHan(term) {
 			continue
 		}
 		if _, _, err := s.Value(term); err != nil {
@@ -29,5 +29,19 @@ func TestLexiconTermsInDictionary(t *testing.T) {
 	}
 	if missing > 10 {
 		t.Errorf("%d lexicon terms missing in all", missing)
+	}
+}
+
+// TestLatinTermsDoNotSplitWords checks that short Latin lexicon terms (zh,
+// kf) do not cut longer Latin words: zhuanrengong stays one token.
+func TestLatinTermsDoNotSplitWords(t *testing.T) {
+	s, err := Segmenter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"zhuanrengong", "kfdianhua", "mmwangle"} {
+		if got := s.Cut(w, true); len(got) != 1 {
+			t.Errorf("%s cut into %q", w, got)
+		}
 	}
 }

@@ -327,12 +327,29 @@ func IntentOf(text string) Intent {
 	}
 	var in Intent
 	for bit, ms := range intentMarkers {
+		t := text
+		for _, ex := range intentOnlyExceptions[bit] {
+			if strings.Contains(t, ex) {
+				t = strings.ReplaceAll(t, ex, " ")
+			}
+		}
 		for _, m := range ms {
-			if strings.Contains(text, m) {
+			if strings.Contains(t, m) {
 				in |= bit
 				break
 			}
 		}
 	}
 	return in
+}
+
+// intentOnlyExceptions are phrases in which one intent's marker does not
+// mean that intent while another intent's marker in the same phrase still
+// counts: 行不行 asks whether something is allowed, and its 不行 is not a
+// failure. They are cut out only while that one intent is matched.
+var intentOnlyExceptions = map[Intent][]string{
+	IntentFailure: {"行不行", "能不能用", "可不可以用", "能用吗", "能不能上", "不行的话"},
+	IntentLost:    {"关掉了", "删掉了", "退掉了", "停掉了", "去掉了"},
+	IntentPlace:   {"到哪里了", "到哪儿了", "到哪了"},
+	IntentCost:    {"花多少时间", "花多久", "要花多长"},
 }

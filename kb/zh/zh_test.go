@@ -246,6 +246,9 @@ func TestIntentOf(t *testing.T) {
 		{"上个月申请的信用卡 现在啥情况", IntentProgress},
 		{"欠费停机后怎么恢复", IntentRestore},
 		{"最低还款是什么意思", IntentMeaning},
+		{"外地的卡在这里取钱行不行", IntentAllowed}, // 不行 inside 行不行 is no failure
+		{"我的快递到哪了", IntentProgress},     // 到哪 here is no place question
+		{"自动续费关掉了还扣钱", IntentCancel},    // 掉了 of 关掉了 is not lost
 		{"储蓄卡找不到了", IntentLost},
 		{"外地的卡能办吗", IntentAllowed},
 	} {

@@ -18,13 +18,13 @@ const (
 	IntentFailure                     // 为什么, 失败, 无法, 提示错误
 	IntentCancel                      // 取消, 退订, 注销, 不要了
 	IntentChange                      // 修改, 变更, 更换
-	IntentCheck                       // 查询, 进度, 记录, 明细
+	IntentCheck                       // 查询, 查看, 记录, 明细
 	IntentPlace                       // 在哪, 网点, 营业厅
 	IntentAllowed                     // 可以吗, 能不能, 条件
 	IntentLost                        // 丢了, 忘记, 被盗
-	IntentProgress Intent = 1 << 9    // 进度, 到哪一步, 审核中, 还没装
-	IntentRestore  Intent = 1 << 10   // 恢复, 复机, 解冻, 交了钱还是
-	IntentMeaning  Intent = 1 << 11   // 什么意思, 什么是, 区别, 有什么用
+	IntentProgress                    // 进度, 到哪一步, 审核中, 还没装
+	IntentRestore                     // 恢复, 复机, 解冻, 交了钱还是
+	IntentMeaning                     // 什么意思, 什么是, 区别, 有什么用
 )
 
 // intentMarkers lists, per intent, phrases that signal it in normalised
@@ -33,11 +33,11 @@ const (
 // with another meaning is listed in intentExceptions.
 var intentMarkers = map[Intent][]string{
 	IntentCost: {
-		// existing (REMOVED: "要花" — mostly 要花多久/要花几天/要花时间, a time
+		// Not "要花" — mostly 要花多久/要花几天/要花时间, a time
 		// question; its cost uses are covered by 花钱, 花多少, 要花钱.
-		// REMOVED: "怎么收" — 怎么收不到验证码 / 怎么收快递 / 怎么收藏 are far
+		// Not "怎么收" — 怎么收不到验证码 / 怎么收快递 / 怎么收藏 are far
 		// more frequent than 怎么收 = how is it charged, which is covered by
-		// 怎么收费, 怎么收钱, 怎么收取, 费怎么收, 钱怎么收.)
+		// 怎么收费, 怎么收钱, 怎么收取, 费怎么收, 钱怎么收.
 		"多少钱", "多钱", "几块钱", "几块", "几毛", "收费", "收多少", "费用", "资费", "价格", "价钱", "报价", "贵不贵", "贵吗", "太贵", "便宜",
 		"免费", "要钱", "花钱", "手续费", "月租", "年费", "怎么算钱", "怎么计费", "计费", "收钱", "要交多少", "交多少", "付多少", "多少费",
 		"多少费用", "几个钱", "花多少", "收不收", "要不要钱", "另外收", "额外收", "给钱", "付钱吗", "扣多少", "费率", "利息多少", "怎么收费", "什么价", "啥价", "价位", "划算", "违约金", "滞纳金", "罚金", "押金",
@@ -147,10 +147,8 @@ var intentMarkers = map[Intent][]string{
 		"跟换", "变跟", "修该",
 	},
 	IntentCheck: {
-		// existing (MOVED to IntentProgress: 进度, 啥情况, 什么情况, 到哪了,
-		// 到哪一步, 怎么样了, 审核结果, 有结果, 批了没, 批下来, 下来了吗 — they
-		// ask where a process stands, not for a figure or a record; if
-		// IntentProgress is not adopted, put them back here.)
+		// Not 进度, 啥情况, 到哪了, 怎么样了, 审核结果: they ask where a
+		// process stands, not for a figure or a record (IntentProgress).
 		"查询", "查看", "查一下", "查下", "怎么查", "在哪查", "哪里查", "看一下", "怎么看", "在哪看", "记录", "明细", "清单",
 		"详单", "还剩", "剩多少", "剩余",
 		"查不到", "看不到", "查询方式", "怎么知道", "有多少", "还有多少",
@@ -165,9 +163,9 @@ var intentMarkers = map[Intent][]string{
 		"查寻", "茶询", "差询", "察看",
 	},
 	IntentPlace: {
-		// existing (REMOVED: "到哪" — it is the head of the progress questions
+		// Not "到哪" — it is the head of the progress questions
 		// 到哪了 / 到哪一步 / 到哪里了; its place uses are covered by 哪办,
-		// 哪交, 哪里, 去哪, 在哪.)
+		// 哪交, 哪里, 去哪, 在哪.
 		"在哪", "哪里", "哪儿", "哪个网点", "网点", "营业厅", "地址", "地点", "附近", "门店", "柜台", "线下",
 		"哪能", "哪可以", "什么地方", "去哪", "哪个地方", "哪家", "哪办",
 		// official FAQ wording (办理网点, 服务网点, 营业网点 are covered by 网点)
@@ -181,12 +179,12 @@ var intentMarkers = map[Intent][]string{
 		"什么位置", "啥位置", "啥地方", "怎么过去", "哪边", "哪块", "搁哪", "哪嗒", "哪旮", "边度",
 	},
 	IntentAllowed: {
-		// existing (REMOVED: "带什么" — 宽带什么时候 / 宽带什么原因, the most
+		// Not "带什么" — 宽带什么时候 / 宽带什么原因, the most
 		// frequent topic in broadband sets, contains it; covered by 要带,
-		// 携带什么, 得带什么, 带什么东西. REMOVED: "要什么" — 要什么时候才能到
+		// 携带什么, 得带什么, 带什么东西. Not "要什么" — 要什么时候才能到
 		// is a time question; covered by 需要什么, 要什么材料/手续/资料/东西.
-		// REMOVED: "能不" — part of 功能不好用 / 可能不 / 性能不; its intended
-		// form 能不能 is listed.)
+		// Not "能不" — part of 功能不好用 / 可能不 / 性能不; its intended
+		// form 能不能 is listed.
 		"可以吗", "可不可以", "能不能", "能否", "是否", "行不行", "能吗", "可以不", "允许", "条件", "资格", "要求", "符合", "够不够",
 		"需要什么", "要带", "材料", "证件",
 		"行吗", "可以么", "能么", "支持吗", "支持不", "能用吗", "可以用吗", "有没有", "能办吗", "可以办吗", "还能", "可不", "限制", "年龄", "规定",

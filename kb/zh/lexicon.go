@@ -159,12 +159,10 @@ func (l *Lexicon) indexPinyin() {
 // and sh lose their h and ng becomes n anywhere. The lexicon side applies it
 // to its terms' syllables run together, so both sides fold alike.
 func spelledKey(s string) string {
-	if !strings.Contains(s, "h") && !strings.Contains(s, "ng") {
-		return s
-	}
-	r := strings.NewReplacer("zh", "z", "ch", "c", "sh", "s", "ng", "n")
-	return r.Replace(s)
+	return spelledFolds.Replace(s)
 }
+
+var spelledFolds = strings.NewReplacer("zh", "z", "ch", "c", "sh", "s", "ng", "n")
 
 // initialsOf returns the first letters of a PinyinKey's syllables: the
 // abbreviation people type for a term (信用卡 -> xyk).

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"sort"
@@ -37,6 +38,22 @@ type Config struct {
 	CookieSecure  bool          `yaml:"cookie_secure" help:"mark the session cookie Secure (set when served over HTTPS)" default:"false"`
 	DebugAddr     string        `yaml:"debug_addr" help:"address of the Go profiler (net/http/pprof) for diagnosing load; empty: off. Keep it on loopback" default:""`
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" help:"how long a graceful shutdown waits for requests and connections to drain" default:"15s"`
+	MetricsAddr   string        `yaml:"metrics_addr" help:"address of the Prometheus /metrics endpoint, apart from the public HTTP address; empty: off. Keep it on loopback or a private network" default:"127.0.0.1:9464"`
+	// TrustedProxies and AllowedOrigins are comma-separated lists.
+	TrustedProxies string `yaml:"trusted_proxies" help:"comma-separated addresses or CIDRs of reverse proxies allowed to set X-Forwarded-For (the client address used for login throttling and logs); empty: none, the connection's address is used" default:""`
+	AllowedOrigins string `yaml:"allowed_origins" help:"comma-separated web origins (https://shop.example.com) besides public_url whose pages may open the hub's sockets and embed the chat widget" default:""`
+	UploadSlots    int    `yaml:"upload_slots" help:"how many large uploads (files, imports) the hub receives at once; more wait, then get 503" default:"8"`
+}
+
+// List splits a comma-separated setting into its trimmed, non-empty items.
+func List(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Default returns the settings used when nothing is configured.
@@ -222,6 +239,26 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
 			return &Error{Key: "debug_addr", Reason: fmt.Sprintf("%q is not host:port", c.DebugAddr)}
 		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return &Error{Key: "metrics_addr", Reason: fmt.Sprintf("%q is not host:port (for example 127.0.0.1:9464)", c.MetricsAddr)}
+		}
+	}
+	for _, p := range List(c.TrustedProxies) {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				return &Error{Key: "trusted_proxies", Reason: fmt.Sprintf("%q is not an IP address or CIDR such as 10.0.0.0/8", p)}
+			}
+		}
+	}
+	for _, o := range List(c.AllowedOrigins) {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return &Error{Key: "allowed_origins", Reason: fmt.Sprintf("%q is not an origin such as https://shop.example.com", o)}
+		}
+	}
+	if c.UploadSlots < 1 {
+		return &Error{Key: "upload_slots", Reason: "must be at least 1"}
 	}
 	if c.SessionTTL < time.Minute {
 		return &Error{Key: "session_ttl", Reason: "must be at least 1m"}

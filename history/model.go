@@ -50,12 +50,15 @@ const (
 	IdentityWeChatUnionID IdentityKind = "wechat_unionid"
 	IdentityWebVisitor    IdentityKind = "web_visitor"
 	IdentityEmail         IdentityKind = "email"
+	// IdentityWebUser is a web site's own customer id, attached to a web
+	// chat visitor only when the site signed it (identity verification).
+	IdentityWebUser IdentityKind = "web_user"
 )
 
 // Valid reports whether k is a known identity kind.
 func (k IdentityKind) Valid() bool {
 	switch k {
-	case IdentityPhone, IdentityWeChatOpenID, IdentityWeChatUnionID, IdentityWebVisitor, IdentityEmail:
+	case IdentityPhone, IdentityWeChatOpenID, IdentityWeChatUnionID, IdentityWebVisitor, IdentityEmail, IdentityWebUser:
 		return true
 	}
 	return false

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/contrib/websocket"
 )
@@ -30,6 +31,10 @@ const (
 
 // ErrStopped is returned by Read after Stop.
 var ErrStopped = errors.New("wsconn: reader stopped")
+
+// ErrInvalidUTF8 is returned by Read for a text message that is not valid
+// UTF-8; the connection has been closed with 1007.
+var ErrInvalidUTF8 = errors.New("wsconn: text message is not valid UTF-8")
 
 // Reader reads one connection with a rolling deadline.
 type Reader struct {
@@ -62,7 +67,10 @@ func (r *Reader) extend() {
 	}
 }
 
-// Read returns the next data message.
+// Read returns the next data message. A text message that is not valid
+// UTF-8 fails the connection: RFC 6455 section 8.1 requires the endpoint to
+// close with 1007 (invalid frame payload data), which Read sends before it
+// returns ErrInvalidUTF8 (the handler then ends as for any read error).
 func (r *Reader) Read() (messageType int, data []byte, err error) {
 	messageType, data, err = r.conn.ReadMessage()
 	if err != nil {
@@ -71,6 +79,13 @@ func (r *Reader) Read() (messageType int, data []byte, err error) {
 	r.extend()
 	if r.stopped.Load() {
 		return 0, nil, ErrStopped
+	}
+	if messageType == websocket.TextMessage && !utf8.Valid(data) {
+		// WriteControl may run beside the handler's writer goroutine.
+		_ = r.conn.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8"),
+			time.Now().Add(WriteWait))
+		return 0, nil, ErrInvalidUTF8
 	}
 	return messageType, data, nil
 }

@@ -1,6 +1,7 @@
 package wsconn_test
 
 import (
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -117,5 +118,53 @@ func TestStopWakesBlockedReader(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, _, err := c.ReadMessage(); err == nil {
 		t.Fatal("connection still open after the handler returned")
+	}
+}
+
+// A text message that is not valid UTF-8 fails the connection with 1007
+// (RFC 6455 section 8.1) and Read reports it; binary messages and valid
+// text pass.
+func TestInvalidUTF8ClosesWith1007(t *testing.T) {
+	readErr := make(chan error, 1)
+	url := serve(t, func(conn *websocket.Conn) {
+		rd := wsconn.NewReader(conn)
+		for {
+			mt, b, err := rd.Read()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			if err := wsconn.Write(conn, mt, b); err != nil {
+				return
+			}
+		}
+	})
+	c, _, err := fws.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for _, m := range []struct {
+		typ  int
+		data string
+	}{{fws.TextMessage, "你好"}, {fws.BinaryMessage, "\xff\xfe"}} {
+		if err := c.WriteMessage(m.typ, []byte(m.data)); err != nil {
+			t.Fatal(err)
+		}
+		if _, b, err := c.ReadMessage(); err != nil || string(b) != m.data {
+			t.Fatalf("echo of %q: %q %v", m.data, b, err)
+		}
+	}
+	if err := c.WriteMessage(fws.TextMessage, []byte("ok \xc3\x28 bad")); err != nil {
+		t.Fatal(err)
+	}
+	_, b, err := c.ReadMessage()
+	var ce *fws.CloseError
+	if !errors.As(err, &ce) || ce.Code != fws.CloseInvalidFramePayloadData {
+		t.Fatalf("after invalid UTF-8: %q %v, want close 1007", b, err)
+	}
+	if err := <-readErr; !errors.Is(err, wsconn.ErrInvalidUTF8) {
+		t.Fatalf("Read: %v, want ErrInvalidUTF8", err)
 	}
 }

@@ -4,16 +4,23 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	hubconfig "github.com/omnihub/hub/internal/config"
 	"github.com/omnihub/hub/internal/hubtest"
 )
 
+// resultRe matches hubload's RESULT line: conversations, messages, acked,
+// missing, undelivered, duplicated, p50, p99, reconnects, moved.
+var resultRe = regexp.MustCompile(`^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+)\n$`)
+
 // TestChatLoad runs a small chat load against a real hub (embedded store)
 // and checks the RESULT line: every conversation opened, messages went both
-// ways, none lost or duplicated.
+// ways, every one acknowledged, read back from the history and delivered
+// once.
 func TestChatLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a hub")
@@ -28,14 +35,15 @@ func TestChatLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chat: %v\n%s", err, log.String())
 	}
-	m := regexp.MustCompile(`^RESULT conversations=(\d+) messages=(\d+) lost=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+)\n$`).FindStringSubmatch(out.String())
+	m := resultRe.FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no RESULT line in %q\n%s", out.String(), log.String())
 	}
 	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
 	// 6 customers and 2 agents each sending every 500 ms for 3 s: about 36
-	// customer and 12 agent messages.
-	if n(1) != 6 || n(2) < 30 || n(3) != 0 || n(4) != 0 {
+	// customer and 12 agent messages, all acknowledged, stored and
+	// delivered once; no socket dropped.
+	if n(1) != 6 || n(2) < 30 || n(3) != n(2) || n(4) != 0 || n(5) != 0 || n(6) != 0 || n(9) != 0 || n(10) != 0 {
 		t.Fatalf("%s%s", out.String(), log.String())
 	}
 	t.Logf("%s%s", out.String(), log.String())
@@ -51,5 +59,32 @@ func TestChatFlags(t *testing.T) {
 	err := chat(context.Background(), []string{"-customers", "50", "-agents", "2", "-chats-per-agent", "10"}, &out, &log)
 	if err == nil || out.Len() != 0 {
 		t.Fatalf("50 customers for 20 places: err %v, out %q", err, out.String())
+	}
+}
+
+// TestReportCounts checks the accounting of the RESULT line on made-up
+// outcomes: a message acknowledged but absent from the history read back
+// is missing; one stored and never received, live or by catching up, is
+// undelivered; one received by catching up and then live is no duplicate.
+func TestReportCounts(t *testing.T) {
+	var out, log bytes.Buffer
+	l := &load{out: &out, log: &log,
+		sent:   map[string]sendState{"c1": acked, "c2": acked, "a3": acked, "a4": acked, "c5": written, "c6": refused, "a7": acked},
+		got:    map[string]int{"c1": 1, "a3": 1, "a4": 1, "a7": 2},
+		synced: map[string]bool{"a4": true}}
+	l.convs.Store(2)
+	stored := map[string]bool{"c1": true, "c2": true, "a4": true, "c5": true, "a7": true} // a3 missing
+	if err := l.report(stored); err != nil {
+		t.Fatal(err)
+	}
+	m := resultRe.FindStringSubmatch(out.String())
+	want := []string{"2", "6", "5", "1", "2", "1"} // conversations, messages, acked, missing (a3), undelivered (c2, c5), duplicated (a7)
+	if m == nil || !slices.Equal(m[1:7], want) {
+		t.Fatalf("got %q, want counts %v\n%s", out.String(), want, log.String())
+	}
+	for _, s := range []string{"MISSING (acknowledged, not stored): 0 sent by customers, 1 sent by agents", "1 messages were never acknowledged (1 of them stored)"} {
+		if !strings.Contains(log.String(), s) {
+			t.Errorf("summary lacks %q:\n%s", s, log.String())
+		}
 	}
 }

@@ -19,17 +19,21 @@ import (
 
 // The tests in this file run the real binary, as an operator would.
 
-var binPath string
+var binPath, loadPath string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hubbin")
 	if err != nil {
 		panic(err)
 	}
-	binPath = filepath.Join(dir, "hub")
-	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build hub: %v\n%s", err, out)
-		os.Exit(1)
+	// Built without -race whatever the test binary is: they are what an
+	// operator runs.
+	binPath, loadPath = filepath.Join(dir, "hub"), filepath.Join(dir, "hubload")
+	for _, b := range [][2]string{{binPath, "."}, {loadPath, "../hubload"}} {
+		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b[1], err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -65,7 +69,9 @@ type proc struct {
 func start(t *testing.T, dataDir, addr string, env ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(binPath), out: &syncBuf{}, addr: addr, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "HUB_HTTP_ADDR="+addr, "HUB_DATA_DIR="+dataDir, "HUB_LOG_LEVEL=warn")
+	// Metrics on a port of their own: the default (127.0.0.1:9464) would
+	// collide between hubs started at once.
+	p.cmd.Env = append(os.Environ(), "HUB_HTTP_ADDR="+addr, "HUB_DATA_DIR="+dataDir, "HUB_LOG_LEVEL=warn", "HUB_METRICS_ADDR=127.0.0.1:0")
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

@@ -78,7 +78,7 @@ type config struct {
 	rampUp             time.Duration
 	every              time.Duration // progress lines on stderr; 0: none
 	resume             time.Duration // how long a dropped socket keeps trying to reconnect
-	drain              time.Duration // after the sends, how long to wait for acks and deliveries once every socket is up
+	drain              time.Duration // after the sends, stop waiting when every socket is up and nothing arrived for this long
 	markAcked          int64         // print MARK when this many acks have arrived; 0: never
 }
 
@@ -99,7 +99,7 @@ func chat(ctx context.Context, args []string, out, log io.Writer) error {
 	fs.DurationVar(&c.interval, "interval", 4*time.Second, "each side of each conversation sends a message this often")
 	fs.DurationVar(&c.rampUp, "ramp-up", 20*time.Second, "how long opening the conversations may take at most")
 	fs.DurationVar(&c.resume, "resume", 60*time.Second, "how long a dropped socket keeps trying to reconnect (hub restarting)")
-	fs.DurationVar(&c.drain, "drain", 5*time.Second, "after the sends, how long to wait for the last acks and deliveries once every socket is up")
+	fs.DurationVar(&c.drain, "drain", 5*time.Second, "after the sends, stop waiting for the last acks and deliveries when every socket is up and nothing arrived for this long")
 	fs.Int64Var(&c.markAcked, "mark-acked", 0, `print "MARK acked=N" on stderr when the Nth acknowledgment arrives (0: never)`)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -136,7 +136,21 @@ type load struct {
 	reconnects atomic.Int64
 	gaveUp     atomic.Int64
 	moved      atomic.Int64
-	lastUp     atomic.Int64 // unix ns of the last reconnect
+	progressed atomic.Int64 // unix ns of the last ack, delivery or reconnect
+	firstDrop  atomic.Int64 // unix ns of the first socket drop
+	lastBack   atomic.Int64 // unix ns of the last reconnect
+
+	failMu   sync.Mutex
+	failed   int    // reconnect attempts that failed
+	lastFail string // the last one's error
+}
+
+// attemptFailed records a failed reconnect attempt.
+func (l *load) attemptFailed(err error) {
+	l.failMu.Lock()
+	l.failed++
+	l.lastFail = err.Error()
+	l.failMu.Unlock()
 }
 
 func (l *load) logf(format string, args ...any) {
@@ -319,6 +333,9 @@ func (l *load) answered(key string, st sendState) {
 		l.sent[key] = st
 	}
 	l.mu.Unlock()
+	if ok && prev == written {
+		l.progressed.Store(time.Now().UnixNano())
+	}
 	if ok && prev == written && st == acked {
 		if n := l.acks.Add(1); n == l.c.markAcked {
 			l.logf("MARK acked=%d\n", n)
@@ -333,6 +350,7 @@ func (l *load) delivered(b string) {
 		return
 	}
 	d := time.Since(sent)
+	l.progressed.Store(time.Now().UnixNano())
 	l.mu.Lock()
 	l.got[key]++
 	if l.got[key] == 1 && !l.synced[key] {
@@ -357,13 +375,17 @@ func (l *load) caughtUp(b string) {
 }
 
 // dropped and back track sockets that are reconnecting.
-func (l *load) dropped() { l.down.Add(1) }
+func (l *load) dropped() {
+	l.down.Add(1)
+	l.firstDrop.CompareAndSwap(0, time.Now().UnixNano())
+}
 
 func (l *load) back(ok bool) {
 	l.down.Add(-1)
 	if ok {
 		l.reconnects.Add(1)
-		l.lastUp.Store(time.Now().UnixNano())
+		l.progressed.Store(time.Now().UnixNano())
+		l.lastBack.Store(time.Now().UnixNano())
 	} else {
 		l.gaveUp.Add(1)
 	}
@@ -539,11 +561,13 @@ func (l *load) run(ctx context.Context) error {
 	}
 	<-sendCtx.Done()
 	// Let the last messages be acknowledged and arrive: until everything
-	// has settled, or -drain after the sends ended and every socket is up
-	// (a socket still reconnecting gives up after -resume).
+	// has settled, or every socket is up and nothing (ack, delivery,
+	// reconnect) has happened for -drain (a socket still reconnecting
+	// gives up after -resume). A hub that has just restarted may take a
+	// while to answer the resends.
 	tick := time.NewTicker(50 * time.Millisecond)
 	for drainFrom := time.Now(); ctx.Err() == nil && !l.settled(); <-tick.C {
-		from := max(drainFrom.UnixNano(), l.lastUp.Load())
+		from := max(drainFrom.UnixNano(), l.progressed.Load())
 		if l.down.Load() == 0 && time.Since(time.Unix(0, from)) > l.c.drain {
 			break
 		}
@@ -680,7 +704,15 @@ func (l *load) report(stored map[string]bool) error {
 	}
 	if n := l.reconnects.Load(); n > 0 || l.gaveUp.Load() > 0 {
 		l.logf("%d sockets reconnected, %d gave up after -resume %s, %d customers came back to another conversation\n", n, l.gaveUp.Load(), l.c.resume, l.moved.Load())
+		if d, b := l.firstDrop.Load(), l.lastBack.Load(); b > d {
+			l.logf("first socket dropped %.1fs after the conversations began opening; the last was back %.1fs later\n", time.Duration(d-l.start.UnixNano()).Seconds(), time.Duration(b-d).Seconds())
+		}
 	}
+	l.failMu.Lock()
+	if l.failed > 0 {
+		l.logf("%d reconnect attempts failed (the hub was away or busy); the last: %s\n", l.failed, l.lastFail)
+	}
+	l.failMu.Unlock()
 	if n := l.sendErrs.Load(); n > 0 || refusals > 0 {
 		l.logf("%d error frames, %d messages refused (not counted as sent)\n", n, refusals)
 	}
@@ -920,9 +952,11 @@ func (a *agent) reconnect(ctx context.Context) bool {
 	deadline := time.Now().Add(a.l.c.resume)
 	delay := 100 * time.Millisecond
 	for backoff(ctx, &delay, deadline) {
-		if err := a.connect(ctx); err == nil {
+		err := a.connect(ctx)
+		if err == nil {
 			return true
 		}
+		a.l.attemptFailed(err)
 	}
 	return false
 }
@@ -1153,13 +1187,16 @@ func (cu *cust) reconnect(ctx context.Context) *websocket.Conn {
 	for backoff(ctx, &delay, deadline) {
 		conn, _, err := websocket.DefaultDialer.DialContext(ctx, l.wsURL("/api/v1/webchat/ws?token="+url.QueryEscape(cu.token)), nil)
 		if err != nil {
+			l.attemptFailed(fmt.Errorf("customer socket: %w", err))
 			continue
 		}
-		// The hub answers a returning visitor with its open conversation.
-		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		// The hub answers a returning visitor with its open conversation
+		// (slowly when a restarted hub gets every visitor back at once).
+		_ = conn.SetReadDeadline(deadline)
 		var f custFrame
 		if err := conn.ReadJSON(&f); err != nil || f.Type != "welcome" {
 			conn.Close()
+			l.attemptFailed(fmt.Errorf("customer socket: no welcome: %v (frame %q)", err, f.Type))
 			continue
 		}
 		_ = conn.SetReadDeadline(time.Time{})

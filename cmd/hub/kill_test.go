@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/omnihub/hub/routing"
 )
 
 // The kill -9 tests of issue 12: the hub is killed in the middle of real
@@ -204,8 +206,9 @@ func liveStream(t *testing.T, addr, token string) *websocket.Conn {
 	return conn
 }
 
-// presenceGraceEnv is the setting that bounds how long an agent restored
-// after a restart stays signed in without coming back.
+// presenceGraceEnv would set how long an agent restored after a restart
+// stays signed in without coming back; without such a setting the binary
+// has routing's default.
 const presenceGraceEnv = "HUB_PRESENCE_GRACE"
 
 // TestGhostAgentAfterKill: agents A and B are signed in and ready (A
@@ -217,12 +220,13 @@ func TestGhostAgentAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the hub twice")
 	}
-	if out, _ := exec.Command(binPath, "-help").CombinedOutput(); !bytes.Contains(out, []byte(presenceGraceEnv)) {
-		t.Skip("needs the presence grace for agents restored after a restart, configurable as " + presenceGraceEnv + " (issue 12 defect 7: routing/restore.go, internal/acd), not there yet")
+	const pw = "ghost-test-admin-pw"
+	grace, env := routing.DefaultPresenceGrace, []string{"HUB_ADMIN_PASSWORD=" + pw}
+	if out, _ := exec.Command(binPath, "-help").CombinedOutput(); bytes.Contains(out, []byte(presenceGraceEnv)) {
+		grace = 2 * time.Second
+		env = append(env, presenceGraceEnv+"="+grace.String())
 	}
-	const pw, grace = "ghost-test-admin-pw", 2 * time.Second
 	data, addr := t.TempDir(), freeAddr(t)
-	env := []string{"HUB_ADMIN_PASSWORD=" + pw, presenceGraceEnv + "=" + grace.String()}
 	p := start(t, data, addr, env...)
 	_, admin := login(t, addr, "admin", pw)
 	var group struct{ ID string }

@@ -1080,12 +1080,18 @@ type cust struct {
 	n       int
 }
 
-// session asks the hub for a visitor token, waiting when the anonymous
-// endpoint is rate limited.
-func (l *load) session(ctx context.Context) (string, error) {
+// session asks the hub for a visitor token, presenting the previous one
+// (prev) to stay the same visitor, or none for a new visitor (the hub
+// issues visitor ids); it waits when the anonymous endpoint is rate
+// limited or the hub is away, until deadline.
+func (l *load) session(ctx context.Context, prev string, deadline time.Time) (string, error) {
 	var s struct{ Token string }
-	err := retry(ctx, time.Now().Add(l.c.rampUp), nil, func() error {
-		return l.api(ctx, "POST", "/api/v1/webchat/session", "", map[string]string{}, &s)
+	b := map[string]string{}
+	if prev != "" {
+		b["token"] = prev
+	}
+	err := retry(ctx, deadline, nil, func() error {
+		return l.api(ctx, "POST", "/api/v1/webchat/session", "", b, &s)
 	})
 	return s.Token, err
 }
@@ -1100,7 +1106,7 @@ type custFrame struct {
 }
 
 func (l *load) newCustomer(ctx context.Context, name string) (*cust, *websocket.Conn, error) {
-	tok, err := l.session(ctx)
+	tok, err := l.session(ctx, "", l.start.Add(l.c.rampUp))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -1185,9 +1191,17 @@ func (cu *cust) reconnect(ctx context.Context) *websocket.Conn {
 	deadline := time.Now().Add(l.c.resume)
 	delay := 100 * time.Millisecond
 	for backoff(ctx, &delay, deadline) {
-		conn, _, err := websocket.DefaultDialer.DialContext(ctx, l.wsURL("/api/v1/webchat/ws?token="+url.QueryEscape(cu.token)), nil)
+		conn, resp, err := websocket.DefaultDialer.DialContext(ctx, l.wsURL("/api/v1/webchat/ws?token="+url.QueryEscape(cu.token)), nil)
 		if err != nil {
 			l.attemptFailed(fmt.Errorf("customer socket: %w", err))
+			if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+				// The token is no longer taken: ask for a new one with it,
+				// as a page that reloads does (the hub keeps the visitor,
+				// or the welcome shows a lost conversation).
+				if tok, err := l.session(ctx, cu.token, deadline); err == nil {
+					cu.token = tok
+				}
+			}
 			continue
 		}
 		// The hub answers a returning visitor with its open conversation

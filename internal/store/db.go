@@ -30,7 +30,26 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the store's metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// MaxConnIdleTime closes a pooled connection idle that long (default
+	// DefaultMaxConnIdleTime); the pool shrinks back after a burst.
+	MaxConnIdleTime time.Duration
 }
+
+// Connection pool bounds. A burst of sockets once grew the pool to about
+// 180 connections that were never closed. The embedded server admits one
+// writer at a time (the write gate queues writers before they take a
+// connection) and runs on the hub's own cores, so a few dozen connections
+// serve every read it can run at once; a MongoDB deployment gets the
+// driver's usual bound. A call that finds every connection busy waits for
+// one within the server selection timeout (5 s), then fails. Idle
+// connections are closed after a minute (the driver checks every 10 s),
+// down to MinPoolSize kept warm.
+const (
+	EmbeddedMaxPoolSize    = 64
+	MongoDBMaxPoolSize     = 100
+	MinPoolSize            = 2
+	DefaultMaxConnIdleTime = time.Minute
+)
 
 // DB is the hub's database handle.
 type DB struct {
@@ -38,6 +57,7 @@ type DB struct {
 	db       *mongo.Database
 	embedded *Embedded
 	metrics  *opMetrics
+	pool     *poolStats
 	gate     *writeGate // one write at a time into the embedded server
 	Embedded bool       // true when the embedded server is in use
 }
@@ -48,8 +68,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	d := &DB{metrics: newOpMetrics(o.Registerer)}
+	d := &DB{metrics: newOpMetrics(o.Registerer), pool: newPoolStats(o.Registerer)}
 	uri := o.URI
+	maxPool := uint64(MongoDBMaxPoolSize)
 	if uri == "" {
 		e, err := StartEmbedded(filepath.Join(o.DataDir, "db"), o.EmbeddedSync, o.Logger)
 		if err != nil {
@@ -57,6 +78,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		}
 		d.embedded, d.Embedded, uri = e, true, e.URI()
 		d.gate = newWriteGate()
+		maxPool = EmbeddedMaxPoolSize
 	}
 	name := o.Database
 	if name == "" {
@@ -65,10 +87,20 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			name = strings.Trim(u.Path, "/")
 		}
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).
+	if o.MaxConnIdleTime <= 0 {
+		o.MaxConnIdleTime = DefaultMaxConnIdleTime
+	}
+	// Pool bounds set here win over the URI's (maxPoolSize=...) only when
+	// the URI names none: ApplyURI runs first, the setters after.
+	co := options.Client().
 		SetAppName("hub").
-		SetMaxPoolSize(200).
-		SetServerSelectionTimeout(5 * time.Second))
+		SetMaxPoolSize(maxPool).
+		SetMinPoolSize(MinPoolSize).
+		SetMaxConnIdleTime(o.MaxConnIdleTime).
+		SetServerSelectionTimeout(5 * time.Second).
+		ApplyURI(uri).
+		SetPoolMonitor(d.pool.monitor())
+	client, err := mongo.Connect(co)
 	if err != nil {
 		d.closeEmbedded()
 		return nil, fmt.Errorf("store: connect: %w", err)

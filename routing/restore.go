@@ -23,6 +23,14 @@ import (
 // follows EnqueuedAt, so tasks return to their original order whatever the
 // replay order. Offers that were pending at the crash are not restored:
 // re-enqueue those tasks.
+//
+// Restored agents are not connected: their clients' connections ended with
+// the previous process. Each gets the presence grace of a dropped
+// connection (Disconnected), counted from the restore: no new offer until
+// the hub reports the agent Connected again, and an agent who does not
+// come back within Options.PresenceGrace is signed out by Tick, their
+// tasks going back to the head of their queues. Without this an agent who
+// never returned after a crash stayed routable and was assigned new work.
 
 // BeginRestore starts a restore (see above).
 func (e *Engine) BeginRestore() error {
@@ -36,7 +44,9 @@ func (e *Engine) BeginRestore() error {
 }
 
 // RestoreAgent restores an agent's state during a restore. The agent must
-// have been configured with UpsertAgent.
+// have been configured with UpsertAgent. An agent restored in any state but
+// signed out is disconnected, with the presence grace running from now
+// (see above): report Connected when their client is back.
 func (e *Engine) RestoreAgent(r AgentRestore) error {
 	e.lock()
 	defer e.unlock()
@@ -68,7 +78,12 @@ func (e *Engine) RestoreAgent(r AgentRestore) error {
 	if a.since.IsZero() {
 		a.since = e.cur
 	}
-	a.connected = true
+	e.unschedule(&a.graceTm)
+	a.connected = r.State == StateSignedOut // signed-out agents count as connected
+	if !a.connected {
+		// Due at once with a negative grace (signed out at the first Tick).
+		e.schedule(&a.graceTm, addDur(e.curNs, e.opts.PresenceGrace))
+	}
 	a.handled = r.HandledToday
 	a.pending = slices.Clone(r.PendingDispositions)
 	switch r.State {

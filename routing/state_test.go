@@ -214,6 +214,7 @@ func TestRestoreOrder(t *testing.T) {
 	for _, s := range specs {
 		h2.wantPos(s.ID, before[s.ID])
 	}
+	h2.must(h2.e.Connected("a1")) // a1's client is back
 	if s := h2.snap("a1"); s.Used != 100 || s.HandledToday != 1 {
 		t.Fatalf("restored agent %+v", s)
 	}
@@ -269,6 +270,9 @@ func TestRestoreAgentStates(t *testing.T) {
 	}
 	h.voice("t", "g")
 	h.must(h.e.EndRestore())
+	for _, id := range []AgentID{"a1", "a2", "a3"} {
+		h.must(h.e.Connected(id)) // the clients are back
+	}
 	h.wantStatus("t", TaskQueued)
 	if s := h.snap("a3"); !s.Since.Equal(now.Add(-time.Hour)) || s.Reason != "meeting" {
 		t.Fatalf("a3 %+v", s)
@@ -314,4 +318,87 @@ func TestViews(t *testing.T) {
 	if cfg, err := h.e.GroupConfig("g"); err != nil || cfg.OfferTimeout != DefaultOfferTimeout || cfg.Strategy != StrategyLongestIdle {
 		t.Fatalf("config %+v %v", cfg, err)
 	}
+}
+
+// TestRestoreGrace: after a restart every restored agent is disconnected
+// with the presence grace of a dropped connection: nothing new is offered
+// to them, and one whose client does not come back within the grace is
+// signed out (work back to the queue), while one who reconnects is routed
+// as before. Issue 12, defect 7.
+func TestRestoreGrace(t *testing.T) {
+	grace := 20 * time.Second
+	h := newEnv(t, Options{PresenceGrace: grace}, GroupConfig{ID: "g", OfferTimeout: time.Hour})
+	for _, id := range []AgentID{"gone", "back"} {
+		h.must(h.e.UpsertAgent(AgentConfig{ID: id, Groups: map[GroupID]int{"g": 1}, Capacity: 100, AutoAccept: true}))
+	}
+	since := h.clk.Now().Add(-time.Hour)
+	if err := h.e.BeginRestore(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []AgentID{"gone", "back"} {
+		if err := h.e.RestoreAgent(AgentRestore{ID: id, State: StateReady, Since: since}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.e.RestoreAssigned(TaskSpec{ID: "held", Channel: ChannelWebChat, Group: "g", EnqueuedAt: since}, "gone", since); err != nil {
+		t.Fatal(err)
+	}
+	h.must(h.e.EndRestore())
+	for _, id := range []AgentID{"gone", "back"} {
+		if s := h.snap(id); s.Connected || s.State != StateReady {
+			t.Fatalf("%s restored as %+v, want ready and not connected", id, s)
+		}
+	}
+	if at, ok := h.e.NextDeadline(); !ok || !at.Equal(h.clk.Now().Add(grace)) {
+		t.Fatalf("next deadline %v %v, want the grace's end", at, ok)
+	}
+	// Within the grace nobody is offered anything new; held work stays.
+	h.chat("c1", "g")
+	h.wantStatus("c1", TaskQueued)
+	h.wantHolder("held", "gone")
+	h.clk.Advance(grace / 2)
+	h.must(h.e.Connected("back"))
+	h.wantHolder("c1", "back")
+	evs := h.advance(grace / 2)
+	h.wantEvent(evs, EventAgentStateChanged, func(ev Event) bool {
+		return ev.AgentID == "gone" && ev.ToState == StateSignedOut && ev.Reason == ReasonDisconnected
+	})
+	h.wantState("gone", StateSignedOut)
+	h.wantState("back", StateReady)
+	// gone's chat went back to the queue and on to the agent who is back;
+	// new work goes there too.
+	h.wantHolder("held", "back")
+	h.chat("c2", "g")
+	h.wantHolder("c2", "back")
+
+	t.Run("negative_grace_signs_out_at_first_tick", func(t *testing.T) {
+		h := newEnv(t, Options{PresenceGrace: -1}, GroupConfig{ID: "g"})
+		h.must(h.e.UpsertAgent(AgentConfig{ID: "a", Groups: map[GroupID]int{"g": 1}}))
+		if err := h.e.BeginRestore(); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.e.RestoreAgent(AgentRestore{ID: "a", State: StateNotReady, Reason: "meeting"}); err != nil {
+			t.Fatal(err)
+		}
+		h.must(h.e.EndRestore())
+		h.must(h.e.Tick(h.clk.Now()), nil)
+		h.wantState("a", StateSignedOut)
+	})
+	t.Run("signed_out_restore_is_connected", func(t *testing.T) {
+		h := newEnv(t, Options{PresenceGrace: grace}, GroupConfig{ID: "g"})
+		h.must(h.e.UpsertAgent(AgentConfig{ID: "a", Groups: map[GroupID]int{"g": 1}}))
+		if err := h.e.BeginRestore(); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.e.RestoreAgent(AgentRestore{ID: "a", State: StateSignedOut}); err != nil {
+			t.Fatal(err)
+		}
+		h.must(h.e.EndRestore())
+		if _, ok := h.e.NextDeadline(); ok {
+			t.Fatal("grace scheduled for a signed-out agent")
+		}
+		h.must(h.e.SignIn("a"))
+		h.voice("v", "g")
+		h.wantHolder("v", "a")
+	})
 }

@@ -14,6 +14,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/omnihub/hub/internal/accounts"
+	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/kb/zh"
 )
 
@@ -105,7 +107,7 @@ type Choice struct {
 }
 
 // BotSettings configure the bot of one skill group (kb_bot_settings, _id =
-// the group id).
+// "<tenant>/<group>"; see botKey).
 type BotSettings struct {
 	Group string `bson:"-" json:"group"`
 	// Enabled turns the bot on for the group (default true).
@@ -153,16 +155,57 @@ func checkGroup(group string) error {
 	return nil
 }
 
-// BotSettings returns the group's bot settings, defaults filled in.
-func (s *Service) BotSettings(ctx context.Context, group string) (*BotSettings, error) {
-	if _, _, err := s.tenant(ctx); err != nil {
-		return nil, err
-	}
+// Groups is what the bot settings need of the accounts service.
+type Groups interface {
+	// GetGroup returns the skill group of the context's tenant, or a
+	// *store.NotFoundError.
+	GetGroup(ctx context.Context, id accounts.GroupID) (*accounts.Group, error)
+}
+
+// botKey is the store id of a group's bot settings. Group ids travel to
+// other tenants' users (the web-chat session names them), so the id of the
+// settings document is scoped by the tenant: an upsert keyed by the bare
+// group id would let one tenant create the document first, after which the
+// group's owner could never write its own (the store refuses a write by
+// id to a document of another tenant). Ids "<tenant>/..." are reserved to
+// that tenant by internal/store.
+func botKey(t store.TenantID, group string) string { return string(t) + "/" + group }
+
+// ownGroup checks that group is a skill group of the context's tenant (when
+// the service knows the groups).
+func (s *Service) ownGroup(ctx context.Context, group string) error {
 	if err := checkGroup(group); err != nil {
+		return err
+	}
+	if s.opts.Groups == nil {
+		return nil
+	}
+	_, err := s.opts.Groups.GetGroup(ctx, accounts.GroupID(group))
+	return err
+}
+
+// BotSettings returns the group's bot settings, defaults filled in. A group
+// of no such id in the context's tenant is not found.
+func (s *Service) BotSettings(ctx context.Context, group string) (*BotSettings, error) {
+	t, _, err := s.tenant(ctx)
+	if err != nil {
 		return nil, err
 	}
+	if err := s.ownGroup(ctx, group); err != nil {
+		return nil, err
+	}
+	return s.botSettings(ctx, t, group)
+}
+
+// botSettings reads a group's settings: by botKey, or else by the bare
+// group id under which they were stored before (documents of the context's
+// tenant only; they move to botKey on the next save).
+func (s *Service) botSettings(ctx context.Context, t store.TenantID, group string) (*BotSettings, error) {
 	b := &BotSettings{Group: group, Enabled: true, Channels: slices.Clone(DefaultBotChannels), MaxChoices: DefaultMaxChoices}
-	err := s.bots.FindOne(ctx, bson.M{"_id": group}, b)
+	err := s.bots.FindOne(ctx, bson.M{"_id": botKey(t, group)}, b)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		err = s.bots.FindOne(ctx, bson.M{"_id": group}, b)
+	}
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, err
 	}
@@ -176,10 +219,11 @@ func (s *Service) BotSettings(ctx context.Context, group string) (*BotSettings, 
 	return b, nil
 }
 
-// SetBotSettings saves a group's bot settings. A group id that belongs to
-// another tenant is not found.
+// SetBotSettings saves a group's bot settings. A group of no such id in the
+// context's tenant is not found, and nothing is written.
 func (s *Service) SetBotSettings(ctx context.Context, group string, in BotSettings) (*BotSettings, error) {
-	if _, _, err := s.tenant(ctx); err != nil {
+	t, _, err := s.tenant(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkGroup(group); err != nil {
@@ -204,10 +248,13 @@ func (s *Service) SetBotSettings(ctx context.Context, group string, in BotSettin
 			chans = append(chans, c)
 		}
 	}
+	if err := s.ownGroup(ctx, group); err != nil {
+		return nil, err
+	}
 	ed, now := editorOf(ctx), s.now()
 	out := &BotSettings{Group: group, Enabled: in.Enabled, Channels: chans, Threshold: in.Threshold, MaxChoices: in.MaxChoices,
 		UpdatedBy: ed.ID, UpdatedByName: ed.Name, UpdatedAt: &now}
-	res, err := s.bots.UpdateOne(ctx, bson.M{"_id": group}, bson.M{"$set": bson.M{
+	res, err := s.bots.UpdateOne(ctx, bson.M{"_id": botKey(t, group)}, bson.M{"$set": bson.M{
 		"enabled": out.Enabled, "channels": out.Channels, "threshold": out.Threshold, "max_choices": out.MaxChoices,
 		"updated_by": ed.ID, "updated_by_name": ed.Name, "updated_at": now,
 	}}, options.UpdateOne().SetUpsert(true))
@@ -215,7 +262,14 @@ func (s *Service) SetBotSettings(ctx context.Context, group string, in BotSettin
 		return nil, err
 	}
 	if res.MatchedCount == 0 && res.UpsertedCount == 0 {
-		return nil, fieldErr("group", "unknown group %q", group) // another tenant's id
+		// Cannot happen: the store reserves "<tenant>/..." ids to the tenant.
+		return nil, fmt.Errorf("kb: bot settings of group %q not saved", group)
+	}
+	// The settings now live under botKey: drop a copy stored under the bare
+	// group id by an earlier version (the store deletes only the context
+	// tenant's document).
+	if _, err := s.bots.DeleteOne(ctx, bson.M{"_id": group}); err != nil {
+		s.log.Warn("kb: old bot settings document left", "group", group, "err", err)
 	}
 	return out, nil
 }
@@ -224,7 +278,15 @@ var channelPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
 // Answer is the bot's reply to a customer's message in a skill group.
 func (s *Service) Answer(ctx context.Context, group, question string) (BotReply, error) {
-	set, err := s.BotSettings(ctx, group)
+	t, _, err := s.tenant(ctx)
+	if err != nil {
+		return BotReply{}, err
+	}
+	if err := checkGroup(group); err != nil {
+		return BotReply{}, err
+	}
+	// The conversation's group, set by the hub: no need to look it up again.
+	set, err := s.botSettings(ctx, t, group)
 	if err != nil {
 		return BotReply{}, err
 	}

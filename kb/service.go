@@ -39,6 +39,10 @@ type Options struct {
 	Threshold float64
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Groups tells which skill groups exist in a tenant; when set, bot
+	// settings are refused (not found) for a group of no such id in the
+	// caller's tenant. The hub passes its accounts service.
+	Groups Groups
 }
 
 // Service is the FAQ knowledge base: articles and their history in MongoDB

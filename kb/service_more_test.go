@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/internal/store/storetest"
@@ -342,8 +343,17 @@ func TestTenantIsolation(t *testing.T) {
 	if set, _ := s.BotSettings(cb, "group-a"); !set.Enabled {
 		t.Errorf("B sees A's bot settings: %+v", set)
 	}
-	if _, err := s.SetBotSettings(cb, "group-a", BotSettings{Enabled: true}); fieldOf(err) != "group" {
-		t.Errorf("B changes A's bot settings: %v", err)
+	// Settings are keyed by tenant: B writing a group id A uses writes B's
+	// own document (the hub also refuses a group B does not have, see
+	// TestBotSettingsSquat), and A's stay as they are.
+	if _, err := s.SetBotSettings(cb, "group-a", BotSettings{Enabled: true, Threshold: 0.6}); err != nil {
+		t.Errorf("B saves its own settings of a group id A uses: %v", err)
+	}
+	if set, _ := s.BotSettings(ca, "group-a"); set.Enabled || set.Threshold != 0 {
+		t.Errorf("B changed A's bot settings: %+v", set)
+	}
+	if set, _ := s.BotSettings(cb, "group-a"); !set.Enabled || set.Threshold != 0.6 {
+		t.Errorf("B's own settings: %+v", set)
 	}
 	var buf bytes.Buffer
 	_ = s.Export(cb, FormatCSV, &buf)
@@ -471,4 +481,35 @@ func calibTh() float64 {
 		return f
 	}
 	return DefaultThresholdEmbedded
+}
+
+// TestBotSettingsOldKey: settings stored under the bare group id (before
+// they were keyed by tenant) are still read, move to the tenant's key on
+// the next save, and another tenant's old document is never read.
+func TestBotSettingsOldKey(t *testing.T) {
+	db := storetest.Embedded(t)
+	s := newService(t, db, "", nil)
+	ca, cb := tctx("tenant-a"), tctx("tenant-b")
+	if _, err := s.bots.UpdateOne(ca, bson.M{"_id": "g-old"}, bson.M{"$set": bson.M{"enabled": false, "channels": []string{"webchat"}, "threshold": 0.42, "max_choices": 2}},
+		options.UpdateOne().SetUpsert(true)); err != nil {
+		t.Fatal(err)
+	}
+	if set, err := s.BotSettings(ca, "g-old"); err != nil || set.Enabled || set.Threshold != 0.42 || set.MaxChoices != 2 {
+		t.Fatalf("old document not read: %+v %v", set, err)
+	}
+	if set, err := s.BotSettings(cb, "g-old"); err != nil || !set.Enabled || set.Threshold != 0 {
+		t.Fatalf("tenant B reads A's old document: %+v %v", set, err)
+	}
+	if _, err := s.SetBotSettings(ca, "g-old", BotSettings{Enabled: true, Threshold: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	if set, _ := s.BotSettings(ca, "g-old"); !set.Enabled || set.Threshold != 0.5 {
+		t.Fatalf("after save: %+v", set)
+	}
+	if n, err := s.bots.CountDocuments(ca, bson.M{"_id": "g-old"}); err != nil || n != 0 {
+		t.Fatalf("old document left: %d %v", n, err)
+	}
+	if n, err := s.bots.CountDocuments(ca, bson.M{"_id": "tenant-a/g-old"}); err != nil || n != 1 {
+		t.Fatalf("new document: %d %v", n, err)
+	}
 }

@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("knowledge base search: %w", err)
 	}
-	h.KB, err = kb.New(ctx, h.db, idx, kb.Options{Logger: o.Logger})
+	h.KB, err = kb.New(ctx, h.db, idx, kb.Options{Logger: o.Logger, Groups: h.Accounts})
 	if err != nil {
 		_ = idx.Close()
 		return nil, fmt.Errorf("knowledge base: %w", err)

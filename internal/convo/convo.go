@@ -12,6 +12,7 @@ package convo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -259,12 +260,13 @@ var ErrNotYours = fmt.Errorf("this conversation is not assigned to you")
 // AgentMessage stores an agent's message (or internal note) and delivers
 // it to the customer.
 func (s *Service) AgentMessage(ctx context.Context, p accounts.Principal, id history.ConversationID, in history.NewMessage, note bool) (*history.Message, bool, error) {
-	if !s.holds(ctx, p.UserID, id) {
-		return nil, false, ErrNotYours
-	}
+	// Found first: an unknown id, or another tenant's, is not found.
 	conv, err := s.hist.GetConversation(ctx, id)
 	if err != nil {
 		return nil, false, err
+	}
+	if !s.holds(ctx, p.UserID, id) {
+		return nil, false, ErrNotYours
 	}
 	in.Direction = history.DirectionOut
 	if note {
@@ -284,13 +286,26 @@ func (s *Service) AgentMessage(ctx context.Context, p accounts.Principal, id his
 	return m, true, nil
 }
 
+// ErrNotOpen is returned when closing a conversation that routing no longer
+// holds (already closed).
+var ErrNotOpen = errors.New("this conversation is not open")
+
 // End ends a conversation from the agent's side; the agent goes to
-// wrap-up as the group says.
+// wrap-up as the group says. An unknown conversation, or another
+// tenant's, is a *store.NotFoundError; one that is no longer open is
+// ErrNotOpen.
 func (s *Service) End(ctx context.Context, p accounts.Principal, id history.ConversationID) error {
+	if _, err := s.hist.GetConversation(ctx, id); err != nil {
+		return err
+	}
 	if !s.holds(ctx, p.UserID, id) && p.Role != accounts.RoleSupervisor && p.Role != accounts.RoleAdmin {
 		return ErrNotYours
 	}
-	return s.router.Complete(ctx, routing.TaskID(id), "agent_closed")
+	err := s.router.Complete(ctx, routing.TaskID(id), "agent_closed")
+	if errors.Is(err, routing.ErrUnknownTask) {
+		return fmt.Errorf("%w: %w", ErrNotOpen, err)
+	}
+	return err
 }
 
 // Disposition records the agent's classification (话务标识) and clears the

@@ -103,7 +103,11 @@ func (s *Service) hSend(c *fiber.Ctx) error {
 }
 
 func (s *Service) hClose(c *fiber.Ctx) error {
-	if err := s.End(c.UserContext(), httpapi.PrincipalOf(c), history.ConversationID(c.Params("id"))); err != nil {
+	err := s.End(c.UserContext(), httpapi.PrincipalOf(c), history.ConversationID(c.Params("id")))
+	if errors.Is(err, ErrNotOpen) {
+		return &httpapi.Error{Status: fiber.StatusConflict, Code: "not_open", Message: ErrNotOpen.Error()}
+	}
+	if err != nil {
 		return apiErr(err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)

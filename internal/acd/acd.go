@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 // Directory is what acd needs of the accounts service.
 type Directory interface {
 	ListGroups(ctx context.Context, includeDisabled bool) ([]accounts.Group, error)
+	GetGroup(ctx context.Context, id accounts.GroupID) (*accounts.Group, error)
 	ListUsers(ctx context.Context, q accounts.UserQuery) ([]accounts.User, error)
 	GetUser(ctx context.Context, id accounts.UserID) (*accounts.User, error)
 }
@@ -39,6 +41,12 @@ type Options struct {
 	// Engine is the template of every tenant's engine options (Now,
 	// FirstSeq and Outbox are set by the service).
 	Engine routing.Options
+	// PresenceGrace, when not zero, sets Engine.PresenceGrace: how long an
+	// agent whose last live stream (/api/v1/stream) closed, or who was
+	// restored after a restart, keeps their state and work before being
+	// signed out (default routing.DefaultPresenceGrace, 30 s). They are
+	// offered nothing new meanwhile.
+	PresenceGrace time.Duration
 }
 
 // Service owns the tenants' engines and their timer goroutines.
@@ -92,6 +100,9 @@ func New(ctx context.Context, db *store.DB, dir Directory, o Options) (*Service,
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.PresenceGrace != 0 {
+		o.Engine.PresenceGrace = o.PresenceGrace
 	}
 	s := &Service{dir: dir, events: db.Collection("routing_events"), tasks: db.Collection("routing_tasks"),
 		agents: db.Collection("routing_agents"), groupCfg: db.Collection("routing_group_settings"),
@@ -188,22 +199,61 @@ type settingsDoc[T any] struct {
 	Settings T      `bson:"settings"`
 }
 
-func (s *Service) groupSettings(ctx context.Context, id string) (GroupSettings, error) {
-	var d settingsDoc[GroupSettings]
-	err := s.groupCfg.FindOne(ctx, bson.M{"_id": id}, &d)
+// settingsKey is the store id of a group's or an agent's routing settings,
+// "<tenant>/<id>". Group and user ids come from requests, so a document
+// keyed by the bare id could be created first by another tenant, after
+// which the owner could never write its own (the store refuses a write by
+// id to another tenant's document); ids "<tenant>/..." are reserved to
+// that tenant by internal/store. Settings stored under the bare id by an
+// earlier version are still read (loadSettings) and move on the next save
+// (saveSettings).
+func settingsKey(ctx context.Context, id string) (string, error) {
+	t, ok := store.Tenant(ctx)
+	if !ok {
+		return "", store.ErrNoTenant
+	}
+	return string(t) + "/" + id, nil
+}
+
+func loadSettings[T any](ctx context.Context, c *store.Collection, id string) (T, error) {
+	var d settingsDoc[T]
+	key, err := settingsKey(ctx, id)
+	if err != nil {
+		return d.Settings, err
+	}
+	err = c.FindOne(ctx, bson.M{"_id": key}, &d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return GroupSettings{}, nil
+		err = c.FindOne(ctx, bson.M{"_id": id}, &d)
+	}
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d.Settings, nil
 	}
 	return d.Settings, err
 }
 
-func (s *Service) agentSettings(ctx context.Context, id string) (AgentSettings, error) {
-	var d settingsDoc[AgentSettings]
-	err := s.agentCfg.FindOne(ctx, bson.M{"_id": id}, &d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return AgentSettings{}, nil
+func saveSettings(ctx context.Context, c *store.Collection, id string, v any) error {
+	key, err := settingsKey(ctx, id)
+	if err != nil {
+		return err
 	}
-	return d.Settings, err
+	res, err := c.UpdateOne(ctx, bson.M{"_id": key}, bson.M{"$set": bson.M{"settings": v}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 && res.UpsertedCount == 0 {
+		return fmt.Errorf("acd: settings of %s not saved", id) // cannot happen: the key is the tenant's
+	}
+	// Drop the copy under the bare id, if any (only the context tenant's).
+	_, err = c.DeleteOne(ctx, bson.M{"_id": id})
+	return err
+}
+
+func (s *Service) groupSettings(ctx context.Context, id string) (GroupSettings, error) {
+	return loadSettings[GroupSettings](ctx, s.groupCfg, id)
+}
+
+func (s *Service) agentSettings(ctx context.Context, id string) (AgentSettings, error) {
+	return loadSettings[AgentSettings](ctx, s.agentCfg, id)
 }
 
 func (s *Service) load(ctx context.Context, t store.TenantID) (*tenantEngine, error) {
@@ -262,6 +312,9 @@ func (s *Service) load(ctx context.Context, t store.TenantID) (*tenantEngine, er
 		return nil, err
 	}
 	for _, d := range tasks {
+		if d.ID, err = s.migrateTask(ctx, t, d); err != nil {
+			return nil, err
+		}
 		spec := d.spec()
 		if d.Status == string(routing.TaskAssigned) && len(d.Agents) == 1 {
 			if err := eng.RestoreAssigned(spec, routing.AgentID(d.Agents[0]), d.AcceptedAt); err == nil {
@@ -281,6 +334,31 @@ func (s *Service) load(ctx context.Context, t store.TenantID) (*tenantEngine, er
 	s.commit(ctx, te, evs, nil)
 	s.log.Info("routing loaded", "tenant", t, "groups", len(groups), "agents", len(users), "agents_restored", len(agents), "tasks_restored", len(tasks))
 	return te, nil
+}
+
+// taskKey is the store id of a task's state, "<tenant>/<task>". Task ids
+// may come from a request (POST /routing/tasks names its own), so a
+// document keyed by the bare id could already exist for another tenant:
+// the store then refuses the write (ids are checked against the document's
+// tenant) and the task's state would silently never be saved. Ids
+// "<tenant>/..." are reserved to that tenant by internal/store.
+func taskKey(t store.TenantID, id routing.TaskID) string { return string(t) + "/" + string(id) }
+
+// migrateTask returns the task id of a live task's document; one stored by
+// an earlier version under the bare task id moves to taskKey.
+func (s *Service) migrateTask(ctx context.Context, t store.TenantID, d taskDoc) (string, error) {
+	if id, ok := strings.CutPrefix(d.ID, string(t)+"/"); ok {
+		return id, nil
+	}
+	id := d.ID
+	d.ID = taskKey(t, routing.TaskID(id))
+	if err := s.tasks.InsertOne(ctx, d); err != nil && !store.IsDuplicateKey(err) {
+		return "", fmt.Errorf("move task %s: %w", id, err)
+	}
+	if _, err := s.tasks.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return "", fmt.Errorf("move task %s: %w", id, err)
+	}
+	return id, nil
 }
 
 func (d taskDoc) spec() routing.TaskSpec {
@@ -414,7 +492,7 @@ func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Ev
 			upd["$setOnInsert"] = bson.M{"channel": string(sp.Channel), "priority": sp.Priority, "enqueued_at": sp.EnqueuedAt,
 				"seq": firstSeq(evs, id), "contact": string(sp.Contact), "last_agent": string(sp.LastAgent), "required_level": sp.RequiredLevel}
 		}
-		_, err := s.tasks.UpdateOne(ctx, bson.M{"_id": string(id)}, upd, options.UpdateOne().SetUpsert(true))
+		_, err := s.tasks.UpdateOne(ctx, bson.M{"_id": taskKey(te.id, id)}, upd, options.UpdateOne().SetUpsert(true))
 		keep(err)
 	}
 	for id := range agents {

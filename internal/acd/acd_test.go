@@ -1,7 +1,9 @@
 package acd_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,8 +11,10 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/acd"
 	"github.com/omnihub/hub/internal/hubtest"
+	"github.com/omnihub/hub/internal/store"
 )
 
 type fixture struct {
@@ -305,5 +309,159 @@ func TestRestartRestoresQueuesAndStates(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "q-a,q-b,q-c" {
 		t.Fatalf("order after restart: %v", got)
+	}
+}
+
+// TestSettingsSquat: routing settings of another tenant's group or agent
+// cannot be written, through the API or the service, and the owner's own
+// settings are stored and read back. Issue 12, defect 6 (same pattern as
+// the knowledge base's bot settings).
+func TestSettingsSquat(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	f := setup(t, h, nil, "zheng") // tenant B: the default tenant
+	if st := h.Do("POST", "/api/v1/tenants", h.AdminToken, map[string]any{"id": "acme", "name": "ACME", "admin_user": "admin", "admin_password": "acme-pass-1"}, nil); st != 201 {
+		t.Fatalf("create tenant: %d", st)
+	}
+	aTok := h.Login("acme", "admin", "acme-pass-1")
+	if st, b := h.Raw("PUT", "/api/v1/routing/groups/"+f.group+"/settings", aTok, map[string]any{"wrap_up_s": 1}); st != 404 {
+		t.Fatalf("A set B's group settings: %d %s", st, b)
+	}
+	if st, b := h.Raw("PUT", "/api/v1/routing/agents/"+f.ids["zheng"]+"/settings", aTok, map[string]any{"capacity": 1}); st != 404 {
+		t.Fatalf("A set B's agent settings: %d %s", st, b)
+	}
+	// Below the API too: the service refuses a group of another tenant.
+	actx := store.WithTenant(context.Background(), "acme")
+	if err := h.ACD.SetGroupSettings(actx, accounts.GroupID(f.group), acd.GroupSettings{WrapUpS: 1}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("service set B's group settings as A: %v", err)
+	}
+	if err := h.ACD.SetAgentSettings(actx, accounts.UserID(f.ids["zheng"]), acd.AgentSettings{Capacity: 1}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("service set B's agent settings as A: %v", err)
+	}
+	// B's own settings are saved and read back.
+	if st, b := h.Raw("PUT", "/api/v1/routing/groups/"+f.group+"/settings", h.AdminToken, map[string]any{"wrap_up_s": 42}); st != 200 {
+		t.Fatalf("B's group settings: %d %s", st, b)
+	}
+	if st, b := h.Raw("PUT", "/api/v1/routing/agents/"+f.ids["zheng"]+"/settings", h.AdminToken, map[string]any{"capacity": 77}); st != 200 {
+		t.Fatalf("B's agent settings: %d %s", st, b)
+	}
+	var gs acd.GroupSettings
+	if h.Do("GET", "/api/v1/routing/groups/"+f.group+"/settings", h.AdminToken, nil, &gs); gs.WrapUpS != 42 {
+		t.Fatalf("B's group settings read back: %+v", gs)
+	}
+	var as acd.AgentSettings
+	if h.Do("GET", "/api/v1/routing/agents/"+f.ids["zheng"]+"/settings", h.AdminToken, nil, &as); as.Capacity != 77 {
+		t.Fatalf("B's agent settings read back: %+v", as)
+	}
+	if st, _ := h.Raw("GET", "/api/v1/routing/groups/"+f.group+"/settings", aTok, nil); st != 404 {
+		t.Fatalf("A read B's group settings: %d", st)
+	}
+}
+
+// TestRestartGhostAgents: after a restart every restored agent waits for
+// their live stream like after a dropped connection. One who reconnects is
+// offered new chats; one who does not is signed out when the presence
+// grace ends and is offered nothing, although both were ready with room
+// before the restart. Issue 12, defect 7.
+func TestRestartGhostAgents(t *testing.T) {
+	dir := t.TempDir()
+	const grace = time.Second
+	h := hubtest.Start(t, hubtest.Options{DataDir: dir, PresenceGrace: grace})
+	f := setup(t, h, map[string]any{"offer_timeout_s": 60}, "gone", "back")
+	for _, a := range []string{"gone", "back"} {
+		// one chat each (a web chat costs 25)
+		if st := h.Do("PUT", "/api/v1/routing/agents/"+f.ids[a]+"/settings", h.AdminToken, map[string]any{"capacity": 25}, nil); st != 200 {
+			t.Fatalf("settings %s: %d", a, st)
+		}
+		f.ready(t, a)
+	}
+	h.Stop()
+
+	h2 := hubtest.Start(t, hubtest.Options{DataDir: dir, PresenceGrace: grace})
+	f.h = h2
+	for a := range f.agents {
+		f.agents[a] = h2.Login("", a, "agent-pass-1")
+	}
+	// back's client reconnects (its stream loads the tenant's routing and
+	// reports back connected); the wallboard watches.
+	ws := stream(t, h2, f.agents["back"])
+	board := stream(t, h2, h2.AdminToken)
+	var snap acd.Message
+	if err := board.ReadJSON(&snap); err != nil || snap.Type != "snapshot" {
+		t.Fatalf("snapshot: %v %+v", err, snap)
+	}
+	goneOut := false
+	for _, v := range snap.Agents {
+		switch {
+		case v.ID == f.ids["gone"] && v.State == "signed_out":
+			goneOut = true
+		case v.ID == f.ids["gone"] && (v.Connected || v.Routable):
+			t.Fatalf("gone restored connected or routable: %+v", v)
+		}
+	}
+	_ = board.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !goneOut {
+		var m acd.Message
+		if err := board.ReadJSON(&m); err != nil {
+			t.Fatalf("waiting for gone's sign-out: %v", err)
+		}
+		for _, e := range m.Events {
+			if string(e.AgentID) == f.ids["gone"] && e.Type == "agent_state_changed" && e.ToState == "signed_out" {
+				if e.Reason != "disconnected" {
+					t.Fatalf("gone signed out for %q", e.Reason)
+				}
+				goneOut = true
+			}
+		}
+	}
+	if v := me(t, f, "back"); v.State != "ready" || !v.Connected || !v.Routable {
+		t.Fatalf("back after the grace: %+v", v)
+	}
+	// Two chats: back takes one, the other waits (gone gets nothing).
+	r1, r2 := f.enqueue(t, "after-1"), f.enqueue(t, "after-2")
+	if r1.Status != "offered" || len(r1.Agents) != 1 || r1.Agents[0] != f.ids["back"] {
+		t.Fatalf("first chat after the grace: %+v", r1)
+	}
+	if r2.Status != "queued" {
+		t.Fatalf("second chat after the grace: %+v (gone must not be offered it)", r2)
+	}
+	waitFor(t, ws, "task_offered", "after-1")
+	if v := me(t, f, "gone"); v.State != "signed_out" || len(v.Tasks) != 0 {
+		t.Fatalf("gone: %+v", v)
+	}
+}
+
+// TestTaskIDSharedAcrossTenants: a task id chosen by one tenant (POST
+// /routing/tasks names its own) does not stop another tenant's task of the
+// same id from being saved: both come back after a restart.
+func TestTaskIDSharedAcrossTenants(t *testing.T) {
+	dir := t.TempDir()
+	h := hubtest.Start(t, hubtest.Options{DataDir: dir})
+	if st := h.Do("POST", "/api/v1/tenants", h.AdminToken, map[string]any{"id": "acme", "name": "ACME", "admin_user": "admin", "admin_password": "acme-pass-1"}, nil); st != 201 {
+		t.Fatalf("create tenant: %d", st)
+	}
+	tokens := map[string]string{"acme": h.Login("acme", "admin", "acme-pass-1"), "": h.AdminToken}
+	for _, tenant := range []string{"acme", ""} { // acme first: it takes the id
+		tok := tokens[tenant]
+		var g struct{ ID string }
+		if st := h.Do("POST", "/api/v1/groups", tok, map[string]any{"name": "组"}, &g); st != 201 {
+			t.Fatalf("group: %d", st)
+		}
+		var r enqueued
+		if st := h.Do("POST", "/api/v1/routing/tasks", tok, map[string]any{"id": "shared-1", "channel": "webchat", "group_id": g.ID}, &r); st != 201 || r.Status != "queued" {
+			t.Fatalf("enqueue in %q: %d %+v", tenant, st, r)
+		}
+	}
+	h.Stop()
+	h2 := hubtest.Start(t, hubtest.Options{DataDir: dir})
+	for _, tenant := range []string{"acme", ""} {
+		tok := h2.AdminToken
+		if tenant != "" {
+			tok = h2.Login(tenant, "admin", "acme-pass-1")
+		}
+		var q struct{ Groups []acd.GroupView }
+		h2.Do("GET", "/api/v1/routing/queues", tok, nil, &q)
+		if len(q.Groups) != 1 || q.Groups[0].Queued != 1 {
+			t.Errorf("tenant %q after restart: %+v, want its task back in its queue", tenant, q.Groups)
+		}
 	}
 }

@@ -172,7 +172,9 @@ func (s *Service) GroupSettings(ctx context.Context, id accounts.GroupID) (Group
 	return s.groupSettings(ctx, string(id))
 }
 
-// SetGroupSettings validates, stores and applies a group's routing settings.
+// SetGroupSettings validates, stores and applies a group's routing
+// settings. A group of no such id in the context's tenant is not found,
+// and nothing is written.
 func (s *Service) SetGroupSettings(ctx context.Context, id accounts.GroupID, gs GroupSettings) error {
 	te, err := s.engine(ctx)
 	if err != nil {
@@ -182,11 +184,14 @@ func (s *Service) SetGroupSettings(ctx context.Context, id accounts.GroupID, gs 
 	if err != nil {
 		return err
 	}
+	if _, err := s.dir.GetGroup(ctx, id); err != nil {
+		return err
+	}
 	evs, err := te.eng.UpsertGroup(cfg)
 	if err != nil {
 		return err
 	}
-	if _, err := s.groupCfg.UpdateOne(ctx, bson.M{"_id": string(id)}, bson.M{"$set": bson.M{"settings": gs}}, options.UpdateOne().SetUpsert(true)); err != nil {
+	if err := saveSettings(ctx, s.groupCfg, string(id), gs); err != nil {
 		return err
 	}
 	return s.commit(ctx, te, evs, nil)
@@ -223,8 +228,7 @@ func (s *Service) SetAgentSettings(ctx context.Context, id accounts.UserID, as A
 			return err
 		}
 	}
-	_, err = s.agentCfg.UpdateOne(ctx, bson.M{"_id": string(id)}, bson.M{"$set": bson.M{"settings": as}}, options.UpdateOne().SetUpsert(true))
-	return err
+	return saveSettings(ctx, s.agentCfg, string(id), as)
 }
 
 // Events lists persisted routing events in Seq order (for reports and

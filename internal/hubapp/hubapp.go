@@ -40,6 +40,8 @@ type Options struct {
 	Logger     *slog.Logger
 	BcryptCost int
 	Limits     accounts.LimitPolicy
+	// PresenceGrace overrides the agents' presence grace (acd.Options).
+	PresenceGrace time.Duration
 }
 
 // Hub is a running hub.
@@ -101,7 +103,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.ACD, err = acd.New(ctx, h.db, h.Accounts, acd.Options{Logger: o.Logger})
+	h.ACD, err = acd.New(ctx, h.db, h.Accounts, acd.Options{Logger: o.Logger, PresenceGrace: o.PresenceGrace})
 	if err != nil {
 		return nil, err
 	}

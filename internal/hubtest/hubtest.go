@@ -42,6 +42,9 @@ type Options struct {
 	DataDir string               // default t.TempDir()
 	Limits  accounts.LimitPolicy // default: fast slow-down for tests
 	Config  func(*config.Config)
+	// PresenceGrace is how long an agent without a live stream keeps their
+	// state, after a dropped stream or a restart (default: the hub's, 30 s).
+	PresenceGrace time.Duration
 }
 
 // Start starts a hub and logs its first admin in. It stops with the test.
@@ -66,7 +69,7 @@ func Start(t testing.TB, o Options) *Hub {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log, BcryptCost: bcrypt.MinCost, Limits: o.Limits})
+	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log, BcryptCost: bcrypt.MinCost, Limits: o.Limits, PresenceGrace: o.PresenceGrace})
 	if err != nil {
 		cancel()
 		t.Fatalf("start hub: %v", err)

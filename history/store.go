@@ -458,6 +458,15 @@ type ConversationQuery struct {
 	From, To   time.Time // created_at range
 	Cursor     string    // last id of the previous page
 	Limit      int       // default 50, at most 500
+	// Visible, when set, keeps only the conversations its reader may see.
+	Visible *Visibility
+}
+
+// Visibility is what a reader restricted by the history access policy
+// sees: conversations assigned to them or in one of their groups.
+type Visibility struct {
+	AssigneeID string
+	GroupIDs   []string
 }
 
 // ListConversations returns a page of conversations and the next cursor.
@@ -498,6 +507,13 @@ func (s *Store) ListConversations(ctx context.Context, q ConversationQuery) ([]C
 	}
 	if q.Cursor != "" {
 		f["_id"] = bson.M{"$lt": q.Cursor}
+	}
+	if v := q.Visible; v != nil {
+		or := bson.A{bson.M{"assignee_id": v.AssigneeID}}
+		if len(v.GroupIDs) > 0 {
+			or = append(or, bson.M{"group_id": bson.M{"$in": v.GroupIDs}})
+		}
+		f["$or"] = or
 	}
 	out := []Conversation{}
 	if err := s.conversations.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(q.Limit+1))); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/omnihub/hub/history"
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/httpapi"
+	"github.com/omnihub/hub/internal/store"
 )
 
 func (a *API) mountHistory(auth fiber.Router) {
@@ -16,14 +17,112 @@ func (a *API) mountHistory(auth fiber.Router) {
 	auth.Patch("/contacts/:id", role(accounts.RoleAgent, accounts.RoleSupervisor, accounts.RoleAdmin), a.updateContact)
 	auth.Post("/contacts/:id/merge", httpapi.Staff(), a.mergeContact)
 	auth.Get("/contacts/:id/conversations", httpapi.AnyRole(), a.contactConversations)
-	auth.Get("/conversations", httpapi.Staff(), a.listConversations)
+	auth.Get("/conversations", role(accounts.RoleSupervisor, accounts.RoleQA, accounts.RoleAdmin), a.listConversations)
 	auth.Get("/conversations/:id", httpapi.AnyRole(), a.getConversation)
 	auth.Get("/conversations/:id/messages", httpapi.AnyRole(), a.listMessages)
 	auth.Get("/attachments/:id", httpapi.AnyRole(), a.getAttachment)
 }
 
+// scope is how much of the shared history the caller reads (see
+// accounts.HistoryAccess): everything, or what a Visibility allows.
+type scope struct {
+	all     bool
+	visible *history.Visibility
+}
+
+// scopeOf applies the tenant's history access policy to the caller.
+func (a *API) scopeOf(c *fiber.Ctx) (scope, error) {
+	p := httpapi.PrincipalOf(c)
+	if p.Role == accounts.RoleAdmin || p.Role == accounts.RoleQA {
+		return scope{all: true}, nil
+	}
+	ctx := c.UserContext()
+	t, err := a.acc.GetTenant(ctx)
+	if err != nil {
+		return scope{}, err
+	}
+	if t.HistoryAccess == accounts.HistoryTenant {
+		return scope{all: true}, nil
+	}
+	u, err := a.acc.GetUser(ctx, p.UserID)
+	if err != nil {
+		return scope{}, err
+	}
+	if p.Role == accounts.RoleSupervisor && len(u.Groups) == 0 {
+		return scope{all: true}, nil // a centre-wide supervisor
+	}
+	v := &history.Visibility{AssigneeID: string(p.UserID)}
+	for _, m := range u.Groups {
+		v.GroupIDs = append(v.GroupIDs, string(m.GroupID))
+	}
+	return scope{visible: v}, nil
+}
+
+// sees reports whether a conversation is visible in s by itself.
+func (s scope) sees(cv *history.Conversation) bool {
+	if s.all || cv.AssigneeID == s.visible.AssigneeID {
+		return true
+	}
+	for _, g := range s.visible.GroupIDs {
+		if cv.GroupID == g {
+			return true
+		}
+	}
+	return false
+}
+
+// hidden is the answer for what the caller may not read: the same 404 as
+// for what does not exist, so ids reveal nothing.
+func hidden(kind, id string) error {
+	return &store.NotFoundError{Kind: kind, ID: id}
+}
+
+// contact returns the contact of the request's :id (or id) if the caller
+// may read it: some conversation of the contact is visible to them.
+func (a *API) contact(c *fiber.Ctx, sc scope, id history.ContactID) (*history.Contact, error) {
+	ct, err := a.hist.GetContact(c.UserContext(), id)
+	if err != nil {
+		return nil, err
+	}
+	if sc.all {
+		return ct, nil
+	}
+	cs, _, err := a.hist.ListConversations(c.UserContext(), history.ConversationQuery{ContactID: ct.ID, Visible: sc.visible, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, hidden("contact", string(id))
+	}
+	return ct, nil
+}
+
+// conversation returns the conversation of :id if the caller may read it:
+// it is visible by itself, or its contact is.
+func (a *API) conversation(c *fiber.Ctx) (*history.Conversation, error) {
+	sc, err := a.scopeOf(c)
+	if err != nil {
+		return nil, err
+	}
+	cv, err := a.hist.GetConversation(c.UserContext(), history.ConversationID(c.Params("id")))
+	if err != nil {
+		return nil, err
+	}
+	if sc.sees(cv) {
+		return cv, nil
+	}
+	if _, err := a.contact(c, sc, cv.ContactID); err != nil {
+		return nil, hidden("conversation", string(cv.ID))
+	}
+	return cv, nil
+}
+
 func (a *API) getContact(c *fiber.Ctx) error {
-	ct, err := a.hist.GetContact(c.UserContext(), history.ContactID(c.Params("id")))
+	sc, err := a.scopeOf(c)
+	if err != nil {
+		return err
+	}
+	ct, err := a.contact(c, sc, history.ContactID(c.Params("id")))
 	if err != nil {
 		return err
 	}
@@ -33,6 +132,13 @@ func (a *API) getContact(c *fiber.Ctx) error {
 func (a *API) updateContact(c *fiber.Ctx) error {
 	var p history.ContactPatch
 	if err := httpapi.DecodeJSON(c, &p); err != nil {
+		return err
+	}
+	sc, err := a.scopeOf(c)
+	if err != nil {
+		return err
+	}
+	if _, err := a.contact(c, sc, history.ContactID(c.Params("id"))); err != nil {
 		return err
 	}
 	ct, err := a.hist.UpdateContact(c.UserContext(), history.ContactID(c.Params("id")), p)
@@ -53,6 +159,16 @@ func (a *API) mergeContact(c *fiber.Ctx) error {
 	}
 	if b.From == "" {
 		return httpapi.BadRequest("from", "from (the contact to merge into this one) is required")
+	}
+	sc, err := a.scopeOf(c)
+	if err != nil {
+		return err
+	}
+	if _, err := a.contact(c, sc, history.ContactID(c.Params("id"))); err != nil {
+		return err
+	}
+	if _, err := a.contact(c, sc, b.From); err != nil {
+		return err
 	}
 	ct, err := a.hist.MergeContacts(c.UserContext(), history.ContactID(c.Params("id")), b.From)
 	if err != nil {
@@ -97,11 +213,15 @@ func (a *API) contactConversations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ct, err := a.hist.GetContact(c.UserContext(), history.ContactID(c.Params("id")))
+	sc, err := a.scopeOf(c)
 	if err != nil {
 		return err
 	}
-	q.ContactID = ct.ID
+	ct, err := a.contact(c, sc, history.ContactID(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	q.ContactID = ct.ID // a readable contact's whole history
 	return a.sendConversations(c, q)
 }
 
@@ -110,6 +230,11 @@ func (a *API) listConversations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	sc, err := a.scopeOf(c)
+	if err != nil {
+		return err
+	}
+	q.Visible = sc.visible
 	return a.sendConversations(c, q)
 }
 
@@ -122,7 +247,7 @@ func (a *API) sendConversations(c *fiber.Ctx, q history.ConversationQuery) error
 }
 
 func (a *API) getConversation(c *fiber.Ctx) error {
-	cv, err := a.hist.GetConversation(c.UserContext(), history.ConversationID(c.Params("id")))
+	cv, err := a.conversation(c)
 	if err != nil {
 		return err
 	}
@@ -134,10 +259,11 @@ func (a *API) listMessages(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id := history.ConversationID(c.Params("id"))
-	if _, err := a.hist.GetConversation(c.UserContext(), id); err != nil {
+	cv, err := a.conversation(c)
+	if err != nil {
 		return err
 	}
+	id := cv.ID
 	ms, more, err := a.hist.ListMessages(c.UserContext(), id, history.MessageQuery{
 		After: history.MessageID(c.Query("after")), Before: history.MessageID(c.Query("before")), Limit: limit})
 	if err != nil {

@@ -361,11 +361,13 @@ func (s *Service) GetTenant(ctx context.Context) (*Tenant, error) {
 
 // TenantPatch edits the context's tenant.
 type TenantPatch struct {
-	Name  *string `json:"name"`
-	Title *string `json:"title"`
+	Name          *string        `json:"name"`
+	Title         *string        `json:"title"`
+	HistoryAccess *HistoryAccess `json:"history_access"`
 }
 
-// UpdateTenant edits the context's own tenant (name, product title).
+// UpdateTenant edits the context's own tenant (name, product title,
+// history access policy).
 func (s *Service) UpdateTenant(ctx context.Context, p TenantPatch) (*Tenant, error) {
 	t, ok := store.Tenant(ctx)
 	if !ok {
@@ -383,6 +385,14 @@ func (s *Service) UpdateTenant(ctx context.Context, p TenantPatch) (*Tenant, err
 			return nil, err
 		}
 		set["title"] = strings.TrimSpace(*p.Title)
+	}
+	if p.HistoryAccess != nil {
+		switch *p.HistoryAccess {
+		case HistoryRelated, HistoryTenant:
+		default:
+			return nil, &ValidationError{Field: "history_access", Reason: "must be related or tenant"}
+		}
+		set["history_access"] = *p.HistoryAccess
 	}
 	if len(set) == 0 {
 		return s.GetTenant(ctx)

@@ -39,8 +39,25 @@ type Tenant struct {
 	ID        store.TenantID `bson:"_id" json:"id"`
 	Name      string         `bson:"name" json:"name"`
 	Title     string         `bson:"title" json:"title"` // product title shown in the UI
-	CreatedAt time.Time      `bson:"created_at" json:"created_at"`
+	// HistoryAccess says how much of the shared history agents and
+	// supervisors read: HistoryRelated (default) or HistoryTenant.
+	HistoryAccess HistoryAccess `bson:"history_access,omitempty" json:"history_access"`
+	CreatedAt     time.Time     `bson:"created_at" json:"created_at"`
 }
+
+// HistoryAccess is a tenant's policy for reading the shared history.
+type HistoryAccess string
+
+// History access policies. Admins and QA read everything either way.
+const (
+	// HistoryRelated: an agent reads the contacts (and their whole
+	// history) of conversations assigned to them or queued in one of their
+	// skill groups; a supervisor reads those of their skill groups, or
+	// everything when they belong to no group (a centre-wide supervisor).
+	HistoryRelated HistoryAccess = "related"
+	// HistoryTenant: every agent and supervisor reads the whole tenant.
+	HistoryTenant HistoryAccess = "tenant"
+)
 
 // Membership puts a user in a skill group at a level (1 is the most skilled).
 type Membership struct {

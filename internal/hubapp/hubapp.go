@@ -213,6 +213,9 @@ func (h *Hub) httpMetrics() fiber.Handler {
 // App returns the HTTP application (tests list its routes).
 func (h *Hub) App() *fiber.App { return h.app }
 
+// DB returns the store (tests count what a request wrote).
+func (h *Hub) DB() *store.DB { return h.db }
+
 // Addr is the bound HTTP address.
 func (h *Hub) Addr() string { return h.ln.Addr().String() }
 

@@ -40,9 +40,10 @@ type Config struct {
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" help:"how long a graceful shutdown waits for requests and connections to drain" default:"15s"`
 	MetricsAddr   string        `yaml:"metrics_addr" help:"address of the Prometheus /metrics endpoint, apart from the public HTTP address; empty: off. Keep it on loopback or a private network" default:"127.0.0.1:9464"`
 	// TrustedProxies and AllowedOrigins are comma-separated lists.
-	TrustedProxies string `yaml:"trusted_proxies" help:"comma-separated addresses or CIDRs of reverse proxies allowed to set X-Forwarded-For (the client address used for login throttling and logs); empty: none, the connection's address is used" default:""`
-	AllowedOrigins string `yaml:"allowed_origins" help:"comma-separated web origins (https://shop.example.com) besides public_url whose pages may open the hub's sockets and embed the chat widget" default:""`
-	UploadSlots    int    `yaml:"upload_slots" help:"how many large uploads (files, imports) the hub receives at once; more wait, then get 503" default:"8"`
+	TrustedProxies string        `yaml:"trusted_proxies" help:"comma-separated addresses or CIDRs of reverse proxies allowed to set X-Forwarded-For (the client address used for login throttling and logs); empty: none, the connection's address is used" default:""`
+	AllowedOrigins string        `yaml:"allowed_origins" help:"comma-separated web origins (https://shop.example.com) besides public_url whose pages may open the hub's sockets and embed the chat widget" default:""`
+	PresenceGrace  time.Duration `yaml:"presence_grace" help:"how long an agent whose live connection dropped (or who has not reconnected after a restart of the hub) keeps their work before being signed out; no new work is offered meanwhile" default:"30s"`
+	UploadSlots    int           `yaml:"upload_slots" help:"how many large uploads (files, imports) the hub receives at once; more wait, then get 503" default:"8"`
 }
 
 // List splits a comma-separated setting into its trimmed, non-empty items.
@@ -256,6 +257,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return &Error{Key: "allowed_origins", Reason: fmt.Sprintf("%q is not an origin such as https://shop.example.com", o)}
 		}
+	}
+	if c.PresenceGrace < time.Second {
+		return &Error{Key: "presence_grace", Reason: "must be at least 1s"}
 	}
 	if c.UploadSlots < 1 {
 		return &Error{Key: "upload_slots", Reason: "must be at least 1"}

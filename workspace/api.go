@@ -52,6 +52,7 @@ type API struct {
 	log          *slog.Logger
 	cookieSecure bool
 	sync         Syncer
+	origins      *httpapi.Origins
 }
 
 // Options configure the API.
@@ -59,6 +60,9 @@ type Options struct {
 	Logger       *slog.Logger
 	CookieSecure bool
 	Sync         Syncer // optional
+	// Origins may open cookie-authenticated sockets; nil: only pages
+	// served from the host the request came to.
+	Origins *httpapi.Origins
 }
 
 // New returns the API.
@@ -66,14 +70,14 @@ func New(acc Accounts, hist *history.Store, o Options) *API {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &API{acc: acc, hist: hist, log: o.Logger.With("component", "workspace"), cookieSecure: o.CookieSecure, sync: o.Sync}
+	return &API{acc: acc, hist: hist, log: o.Logger.With("component", "workspace"), cookieSecure: o.CookieSecure, sync: o.Sync, origins: o.Origins}
 }
 
 // Mount registers the routes on r (the /api/v1 group) and returns the
 // authenticated sub-router for other packages to mount their routes on.
 func (a *API) Mount(r fiber.Router) fiber.Router {
 	r.Post("/auth/login", a.login)
-	auth := r.Group("", httpapi.RequireAuth(a.acc))
+	auth := r.Group("", httpapi.RequireAuth(a.acc, a.origins))
 
 	auth.Post("/auth/logout", httpapi.AnyRole(), a.logout)
 	auth.Get("/me", httpapi.AnyRole(), a.me)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,14 +156,24 @@ func (s *Service) ListUsers(ctx context.Context, q UserQuery) ([]User, error) {
 	return out, err
 }
 
-// UpdateUser applies a patch; disabling a user ends their sessions.
+// UpdateUser applies a patch. Every request reads its user afresh, so the
+// change holds from the user's next request on every replica. Disabling a
+// user ends their sessions and closes their sockets (CloseSessionEnded); a
+// changed role or set of skill groups closes their sockets
+// (CloseRightsChanged) so that they reconnect with the new rights.
 func (s *Service) UpdateUser(ctx context.Context, id UserID, p UserPatch) (*User, error) {
+	before, err := s.GetUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rightsChanged := false
 	set := bson.M{}
 	if p.Role != nil {
 		if !p.Role.Valid() {
 			return nil, &ValidationError{Field: "role", Reason: "must be agent, supervisor, qa or admin"}
 		}
 		set["role"] = *p.Role
+		rightsChanged = rightsChanged || *p.Role != before.Role
 	}
 	if p.Name != nil {
 		if err := checkName("name", *p.Name, true, 64); err != nil {
@@ -188,21 +199,27 @@ func (s *Service) UpdateUser(ctx context.Context, id UserID, p UserPatch) (*User
 			return nil, err
 		}
 		set["groups"] = g
+		rightsChanged = rightsChanged || !slices.Equal(g, before.Groups)
 	}
 	if p.Disabled != nil {
 		set["disabled"] = *p.Disabled
 	}
 	set["updated_at"] = s.o.Now().UTC()
+	update := bson.M{"$set": set}
+	if rightsChanged {
+		update["$inc"] = bson.M{"access_rev": 1}
+	}
 	var u User
-	err := s.users.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": set}, &u, options.FindOneAndUpdate().SetReturnDocument(options.After))
-	if err != nil {
+	if err := s.users.FindOneAndUpdate(ctx, bson.M{"_id": id}, update, &u, options.FindOneAndUpdate().SetReturnDocument(options.After)); err != nil {
 		return nil, store.NotFound(err, "user", string(id))
 	}
 	if u.Disabled {
 		t, _ := store.Tenant(ctx)
-		if err := s.revokeSessions(ctx, t, id, ""); err != nil {
+		if err := s.revokeSessions(ctx, t, id, "", "account disabled"); err != nil {
 			return nil, err
 		}
+	} else if rightsChanged {
+		s.notify(id, anySession, Revocation{Code: CloseRightsChanged, Reason: "role or skill groups changed"})
 	}
 	return &u, nil
 }

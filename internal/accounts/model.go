@@ -36,9 +36,9 @@ type GroupID string
 
 // Tenant is one company served by the hub.
 type Tenant struct {
-	ID        store.TenantID `bson:"_id" json:"id"`
-	Name      string         `bson:"name" json:"name"`
-	Title     string         `bson:"title" json:"title"` // product title shown in the UI
+	ID    store.TenantID `bson:"_id" json:"id"`
+	Name  string         `bson:"name" json:"name"`
+	Title string         `bson:"title" json:"title"` // product title shown in the UI
 	// HistoryAccess says how much of the shared history agents and
 	// supervisors read: HistoryRelated (default) or HistoryTenant.
 	HistoryAccess HistoryAccess `bson:"history_access,omitempty" json:"history_access"`
@@ -79,6 +79,9 @@ type User struct {
 	CreatedAt         time.Time    `bson:"created_at" json:"created_at"`
 	UpdatedAt         time.Time    `bson:"updated_at" json:"updated_at"`
 	PasswordChangedAt time.Time    `bson:"password_changed_at" json:"password_changed_at"`
+	// AccessRev counts changes of the user's role and skill groups; a live
+	// socket opened before a change ends (CloseRightsChanged).
+	AccessRev int64 `bson:"access_rev" json:"-"`
 }
 
 // Group is a skill group (技能组): a queue that agents belong to.
@@ -101,6 +104,8 @@ type Principal struct {
 	Username string         `json:"username"`
 	Name     string         `json:"name"`
 	Role     Role           `json:"role"`
+	// AccessRev is the user's AccessRev when the principal was read.
+	AccessRev int64 `json:"-"`
 }
 
 // Outcome of a login attempt.
@@ -124,6 +129,10 @@ type LoginRecord struct {
 	IP        string    `bson:"ip" json:"ip"`
 	UserAgent string    `bson:"user_agent" json:"user_agent"`
 	Outcome   Outcome   `bson:"outcome" json:"outcome"`
+	// Detail says which limit refused a rate_limited attempt:
+	// "user_and_source" (this user from this address backs off) or
+	// "source" (this address failed too often across users).
+	Detail string `bson:"detail,omitempty" json:"detail,omitempty"`
 }
 
 // session is stored under the SHA-256 of its token; the token itself is

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -29,14 +28,19 @@ type Options struct {
 	BcryptCost int           // default bcrypt.DefaultCost
 	Limits     LimitPolicy   // default DefaultLimitPolicy
 	SessionTTL time.Duration // default 12h
-	// SessionCacheTTL bounds how long another replica may still accept a
-	// session after logout or a disabled account; default 15s.
-	SessionCacheTTL time.Duration
-	Logger          *slog.Logger
-	Registerer      prometheus.Registerer
+	// RecheckEvery is how often a live socket rechecks its session (for
+	// revocations made on other replicas); default DefaultRecheckEvery.
+	RecheckEvery time.Duration
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 // Service manages tenants, users, groups, sessions and the login log.
+//
+// Nothing about a session or a user is cached: every request reads its
+// session and its user by id, so a logout, a disabled account or a changed
+// role takes effect on the next request on every replica sharing the
+// store. Live sockets follow their session with a Watch.
 type Service struct {
 	users, groups, logins *store.Collection
 	tenants, sessions     *mongo.Collection
@@ -45,15 +49,7 @@ type Service struct {
 	dummyHash             []byte
 	log                   *slog.Logger
 	attempts              *prometheus.CounterVec
-
-	mu    sync.Mutex
-	cache map[string]cachedSession
-}
-
-type cachedSession struct {
-	p       Principal
-	expires time.Time
-	checked time.Time
+	w                     watchers
 }
 
 // New prepares the collections (indexes, default tenant) and returns the
@@ -65,14 +61,14 @@ func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
 	if o.BcryptCost == 0 {
 		o.BcryptCost = bcrypt.DefaultCost
 	}
-	if o.Limits.LockAfter == 0 {
+	if o.Limits.Window == 0 {
 		o.Limits = DefaultLimitPolicy
 	}
 	if o.SessionTTL == 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
-	if o.SessionCacheTTL == 0 {
-		o.SessionCacheTTL = 15 * time.Second
+	if o.RecheckEvery <= 0 {
+		o.RecheckEvery = DefaultRecheckEvery
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -81,7 +77,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
 		users: db.Collection("users"), groups: db.Collection("groups"), logins: db.Collection("login_log"),
 		tenants: db.Global("tenants"), sessions: db.Global("sessions"),
 		o: o, lim: newLimiter(o.Limits), log: o.Logger.With("component", "accounts"),
-		cache: map[string]cachedSession{},
+		w: watchers{byUser: map[UserID]map[*Watch]struct{}{}},
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hub", Subsystem: "auth", Name: "login_attempts_total",
 			Help: "Login attempts by outcome.",
@@ -198,7 +194,7 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 		r.Tenant = store.DefaultTenant
 	}
 	uname := strings.TrimSpace(r.Username)
-	userKey, ipKey := "u:"+string(r.Tenant)+"/"+strings.ToLower(uname), "ip:"+r.IP
+	userKey := string(r.Tenant) + "/" + strings.ToLower(uname)
 	now := s.o.Now()
 	var known bool
 	if err := s.tenants.FindOne(ctx, bson.M{"_id": r.Tenant}).Err(); err == nil {
@@ -207,21 +203,36 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 		return LoginResult{}, err
 	}
 	tctx := store.WithTenant(ctx, r.Tenant)
-	record := func(o Outcome, uid UserID) error {
+	record := func(o Outcome, uid UserID, detail string) error {
 		s.attempts.WithLabelValues(string(o)).Inc()
 		if !known {
 			return nil // no tenant to file it under
 		}
-		return s.logins.InsertOne(tctx, LoginRecord{ID: ids.NewAt(now), Username: uname, UserID: uid, Time: now.UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512), Outcome: o})
+		return s.logins.InsertOne(tctx, LoginRecord{ID: ids.NewAt(now), Username: uname, UserID: uid, Time: now.UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512), Outcome: o, Detail: detail})
 	}
-	delay, retry := s.lim.check(now, userKey, ipKey)
-	if retry > 0 {
-		if err := record(OutcomeRateLimited, ""); err != nil {
+	// failed counts a failure and warns when it starts a pause, a refused
+	// source or a slowed-down user (each refused attempt is in the login
+	// log; the warnings say when throttling began).
+	failed := func() {
+		f := s.lim.fail(now, userKey, r.IP)
+		if f.pairPause > 0 {
+			s.log.Warn("login throttled: user backs off from this address", "tenant", r.Tenant, "username", uname, "ip", r.IP, "pause", f.pairPause)
+		}
+		if f.sourceBlocked {
+			s.log.Warn("login throttled: address refused after failures across users", "tenant", r.Tenant, "ip", r.IP, "for", s.o.Limits.Window)
+		}
+		if f.userSlowed {
+			s.log.Warn("login throttled: user slowed down after failures from several addresses", "tenant", r.Tenant, "username", uname)
+		}
+	}
+	v := s.lim.check(now, userKey, r.IP)
+	if v.retryAfter > 0 {
+		if err := record(OutcomeRateLimited, "", v.limit); err != nil {
 			return LoginResult{}, err
 		}
-		return LoginResult{}, &RateLimitedError{RetryAfter: retry}
+		return LoginResult{}, &RateLimitedError{RetryAfter: v.retryAfter}
 	}
-	if delay > 0 {
+	if delay := v.delay; delay > 0 {
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -240,39 +251,39 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 			return LoginResult{}, err
 		}
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(r.Password)) // same time as a real check
-		s.lim.fail(now, userKey, ipKey)
-		if err := record(OutcomeUnknownUser, ""); err != nil {
+		failed()
+		if err := record(OutcomeUnknownUser, "", ""); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrBadCredentials
 	}
 	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(r.Password)) != nil {
-		s.lim.fail(now, userKey, ipKey)
-		if err := record(OutcomeBadPassword, u.ID); err != nil {
+		failed()
+		if err := record(OutcomeBadPassword, u.ID, ""); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrBadCredentials
 	}
 	if u.Disabled {
-		if err := record(OutcomeDisabled, u.ID); err != nil {
+		if err := record(OutcomeDisabled, u.ID, ""); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrDisabled
 	}
-	s.lim.reset(userKey)
+	s.lim.success(userKey, r.IP)
 	token := ids.Token(32)
 	sess := session{ID: hashToken(token), Tenant: r.Tenant, UserID: u.ID, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.o.SessionTTL).UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512)}
 	if _, err := s.sessions.InsertOne(ctx, sess); err != nil {
 		return LoginResult{}, fmt.Errorf("accounts: open session: %w", err)
 	}
-	if err := record(OutcomeSuccess, u.ID); err != nil {
+	if err := record(OutcomeSuccess, u.ID, ""); err != nil {
 		return LoginResult{}, err
 	}
 	return LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, Principal: principalOf(r.Tenant, &u)}, nil
 }
 
 func principalOf(t store.TenantID, u *User) Principal {
-	return Principal{UserID: u.ID, Tenant: t, Username: u.Username, Name: u.Name, Role: u.Role}
+	return Principal{UserID: u.ID, Tenant: t, Username: u.Username, Name: u.Name, Role: u.Role, AccessRev: u.AccessRev}
 }
 
 func hashToken(token string) string {
@@ -287,29 +298,22 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Authenticate returns the principal of a session token.
+// Authenticate returns the principal of a session token. It reads the
+// session and the user by id on every call (no cache), so any change to
+// either takes effect on the next request, on every replica.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
 	if token == "" || len(token) > 256 {
 		return Principal{}, ErrUnauthenticated
 	}
 	key := hashToken(token)
-	now := s.o.Now()
-	s.mu.Lock()
-	c, ok := s.cache[key]
-	s.mu.Unlock()
-	if ok && now.Before(c.expires) && now.Sub(c.checked) < s.o.SessionCacheTTL {
-		return c.p, nil
-	}
 	var sess session
 	if err := s.sessions.FindOne(ctx, bson.M{"_id": key}).Decode(&sess); err != nil {
 		if errors.Is(err, mongo.ErrNoDocuments) {
-			s.forget(key)
 			return Principal{}, ErrUnauthenticated
 		}
 		return Principal{}, err
 	}
-	if !now.Before(sess.ExpiresAt) {
-		s.forget(key)
+	if !s.o.Now().Before(sess.ExpiresAt) {
 		_, _ = s.sessions.DeleteOne(ctx, bson.M{"_id": key})
 		return Principal{}, ErrUnauthenticated
 	}
@@ -323,48 +327,38 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if u.Disabled {
 		return Principal{}, ErrUnauthenticated
 	}
-	p := principalOf(sess.Tenant, &u)
-	s.mu.Lock()
-	if len(s.cache) > 100000 {
-		s.cache = map[string]cachedSession{}
-	}
-	s.cache[key] = cachedSession{p: p, expires: sess.ExpiresAt, checked: now}
-	s.mu.Unlock()
-	return p, nil
+	return principalOf(sess.Tenant, &u), nil
 }
 
-func (s *Service) forget(key string) {
-	s.mu.Lock()
-	delete(s.cache, key)
-	s.mu.Unlock()
-}
-
-// Logout ends the session of token.
+// Logout ends the session of token and closes its live sockets.
 func (s *Service) Logout(ctx context.Context, token string) error {
 	key := hashToken(token)
-	s.forget(key)
-	_, err := s.sessions.DeleteOne(ctx, bson.M{"_id": key})
-	return err
-}
-
-// revokeSessions ends every session of a user except keepToken's.
-func (s *Service) revokeSessions(ctx context.Context, t store.TenantID, uid UserID, keepToken string) error {
-	filter := bson.M{"tenant": t, "user_id": uid}
-	if keepToken != "" {
-		filter["_id"] = bson.M{"$ne": hashToken(keepToken)}
+	var sess session
+	err := s.sessions.FindOneAndDelete(ctx, bson.M{"_id": key}).Decode(&sess)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil
 	}
-	var gone []session
-	cur, err := s.sessions.Find(ctx, filter)
 	if err != nil {
 		return err
 	}
-	if err := cur.All(ctx, &gone); err != nil {
-		return err
+	s.notify(sess.UserID, func(sid string) bool { return sid == key }, Revocation{Code: CloseSessionEnded, Reason: "logged out"})
+	return nil
+}
+
+// revokeSessions ends every session of a user except keepToken's, and
+// closes their live sockets on this replica with why (other replicas'
+// sockets find out at their next recheck).
+func (s *Service) revokeSessions(ctx context.Context, t store.TenantID, uid UserID, keepToken, why string) error {
+	filter := bson.M{"tenant": t, "user_id": uid}
+	keep := ""
+	if keepToken != "" {
+		keep = hashToken(keepToken)
+		filter["_id"] = bson.M{"$ne": keep}
 	}
-	for _, g := range gone {
-		s.forget(g.ID)
-	}
-	_, err = s.sessions.DeleteMany(ctx, filter)
+	// Sockets first: from here on their input is refused, so nothing the
+	// user sends after this call returns is stored.
+	s.notify(uid, func(sid string) bool { return sid != keep }, Revocation{Code: CloseSessionEnded, Reason: why})
+	_, err := s.sessions.DeleteMany(ctx, filter)
 	return err
 }
 
@@ -389,7 +383,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, currentToken,
 	if _, err := s.users.UpdateOne(ctx, bson.M{"_id": p.UserID}, bson.M{"$set": bson.M{"password_hash": h, "password_changed_at": now, "updated_at": now}}); err != nil {
 		return err
 	}
-	return s.revokeSessions(ctx, p.Tenant, p.UserID, currentToken)
+	return s.revokeSessions(ctx, p.Tenant, p.UserID, currentToken, "password changed")
 }
 
 // ResetPassword sets a user's password (admin); all their sessions end.
@@ -407,5 +401,5 @@ func (s *Service) ResetPassword(ctx context.Context, id UserID, newPW string) er
 		return &store.NotFoundError{Kind: "user", ID: string(id)}
 	}
 	t, _ := store.Tenant(ctx)
-	return s.revokeSessions(ctx, t, id, "")
+	return s.revokeSessions(ctx, t, id, "", "password reset")
 }

@@ -450,9 +450,13 @@ func (s *Service) hPutAgentSettings(c *fiber.Ctx) error {
 
 // stream is the live WebSocket: a snapshot first, then every change. An
 // agent's open stream is their presence: when the last one closes the
-// engine starts the presence grace period.
+// engine starts the presence grace period. It follows its session and
+// closes with the revocation's code once it is revoked
+// (accounts.CloseSessionEnded, CloseRightsChanged: a supervisor demoted to
+// agent stops seeing every agent).
 func (s *Service) stream(conn *websocket.Conn) {
-	p, _ := conn.Locals("principal").(accounts.Principal)
+	p, watch := httpapi.WatchSession(conn.Locals)
+	defer watch.Stop()
 	ctx := store.WithTenant(context.Background(), p.Tenant)
 	te, err := s.engine(ctx)
 	if err != nil {
@@ -497,6 +501,10 @@ func (s *Service) stream(conn *websocket.Conn) {
 			}
 		case <-sub.done:
 			wsconn.Close(conn, websocket.CloseTryAgainLater, "reconnect")
+			return
+		case <-watch.Done():
+			r, _ := watch.Revoked()
+			wsconn.Close(conn, r.Code, r.Reason)
 			return
 		case <-closed:
 			return

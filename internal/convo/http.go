@@ -190,9 +190,13 @@ func (s *Service) hUpload(c *fiber.Ctx) error {
 
 // inboxSocket carries an agent's conversations live: messages and typing
 // from customers, conversation changes; and the agent's messages, acked
-// once stored.
+// once stored. It follows its session: once the session is revoked (logout,
+// disabled, password changed, role or groups changed) the agent's frames
+// are neither stored nor acknowledged and the socket closes with the
+// revocation's code (accounts.CloseSessionEnded, CloseRightsChanged).
 func (s *Service) inboxSocket(conn *websocket.Conn) {
-	p, _ := conn.Locals("principal").(accounts.Principal)
+	p, watch := httpapi.WatchSession(conn.Locals)
+	defer watch.Stop()
 	ctx := store.WithTenant(context.Background(), p.Tenant)
 	sub := s.SubscribeAgent(p.Tenant, string(p.UserID))
 	defer s.Unsubscribe(sub)
@@ -210,6 +214,9 @@ func (s *Service) inboxSocket(conn *websocket.Conn) {
 			_, data, err := rd.Read()
 			if err != nil {
 				return
+			}
+			if _, revoked := watch.Revoked(); revoked {
+				continue // the writer is closing the socket
 			}
 			var f Frame
 			reply := Frame{Type: "error"}
@@ -273,6 +280,10 @@ func (s *Service) inboxSocket(conn *websocket.Conn) {
 			continue
 		case <-sub.Done:
 			wsconn.Close(conn, websocket.CloseTryAgainLater, "reconnect")
+			return
+		case <-watch.Done():
+			r, _ := watch.Revoked()
+			wsconn.Close(conn, r.Code, r.Reason)
 			return
 		case <-done:
 			return

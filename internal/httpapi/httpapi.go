@@ -187,24 +187,75 @@ const principalKey = "principal"
 
 // Token returns the bearer token or session cookie of the request.
 func Token(c *fiber.Ctx) string {
-	if h := c.Get(fiber.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return c.Cookies(SessionCookie)
+	t, _ := token(c)
+	return t
 }
 
+// token returns the request's token and whether it came from the cookie.
+func token(c *fiber.Ctx) (string, bool) {
+	if h := c.Get(fiber.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:]), false
+	}
+	return c.Cookies(SessionCookie), true
+}
+
+// Watcher follows the session behind a live socket (accounts.Service).
+type Watcher interface {
+	Watch(p accounts.Principal, token string) *accounts.Watch
+}
+
+const (
+	tokenKey   = "session_token"
+	watcherKey = "session_watcher"
+)
+
 // RequireAuth authenticates the request and scopes its context to the
-// principal's tenant; it answers 401 otherwise.
-func RequireAuth(a Authenticator) fiber.Handler {
+// principal's tenant; it answers 401 otherwise. A WebSocket upgrade
+// authenticated by the session cookie must come from an origin that
+// origins allows (403 otherwise): a browser sends the cookie with a socket
+// opened by any site, so without the check any page could act as the
+// signed-in agent (cross-site WebSocket hijacking). A bearer token cannot
+// be set by a browser's WebSocket, so bearer upgrades skip the check.
+func RequireAuth(a Authenticator, origins *Origins) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		p, err := a.Authenticate(c.UserContext(), Token(c))
+		tok, fromCookie := token(c)
+		upgrade := isUpgrade(c)
+		if upgrade && fromCookie && tok != "" && !origins.Allow(c) {
+			return Forbidden(fmt.Sprintf("origin %q may not open this socket", c.Get(fiber.HeaderOrigin)))
+		}
+		p, err := a.Authenticate(c.UserContext(), tok)
 		if err != nil {
 			return err
 		}
 		c.Locals(principalKey, p)
+		if upgrade {
+			c.Locals(tokenKey, tok)
+			if w, ok := a.(Watcher); ok {
+				c.Locals(watcherKey, w)
+			}
+		}
 		c.SetUserContext(store.WithTenant(c.UserContext(), p.Tenant))
 		return c.Next()
 	}
+}
+
+func isUpgrade(c *fiber.Ctx) bool {
+	return strings.EqualFold(c.Get(fiber.HeaderUpgrade), "websocket")
+}
+
+// WatchSession starts following the session of an authenticated socket
+// (locals is the socket's Locals): the handler selects on the watch's Done,
+// refuses input once it is revoked, closes with the revocation's code and
+// reason, and stops the watch when it ends. The watch is nil (never fires)
+// when RequireAuth had no Watcher.
+func WatchSession(locals func(key string, value ...any) any) (accounts.Principal, *accounts.Watch) {
+	p, _ := locals(principalKey).(accounts.Principal)
+	tok, _ := locals(tokenKey).(string)
+	w, ok := locals(watcherKey).(Watcher)
+	if !ok {
+		return p, nil
+	}
+	return p, w.Watch(p, tok)
 }
 
 // PrincipalOf returns the authenticated caller (RequireAuth must run first).

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/omnihub/hub/history"
+	"github.com/omnihub/hub/internal/config"
 	"github.com/omnihub/hub/internal/hubtest"
 	"github.com/omnihub/hub/internal/store"
 )
@@ -75,42 +76,75 @@ func TestLoginLogoutAndLoginLog(t *testing.T) {
 	}
 }
 
+// Login throttling (defect 8): failures of one user from one address get
+// that pair paused (429 with Retry-After) and nothing else; the real user
+// from another address still logs in, however many addresses the attacker
+// uses; one address guessing across many users is refused as a whole.
+// Every refusal is in the login log.
 func TestLoginRateLimit(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
+	h := hubtest.Start(t, hubtest.Options{Config: func(c *config.Config) { c.TrustedProxies = "127.0.0.1" }})
+	login := func(from, user, pw string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", h.URL+"/api/v1/auth/login", strings.NewReader(`{"username":"`+user+`","password":"`+pw+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	// The test policy: 3 free tries per user and address, then a pause.
 	statuses := []int{}
-	for i := 0; i < 8; i++ {
-		statuses = append(statuses, h.Do("POST", "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": "guess-" + string(rune('a'+i))}, nil))
+	for i := 0; i < 6; i++ {
+		statuses = append(statuses, login("198.51.100.7", "admin", "guess-"+string(rune('a'+i))).StatusCode)
 	}
-	// The test policy refuses from the 6th failure on.
-	for i, st := range statuses {
-		want := 401
-		if i >= 6 {
-			want = 429
+	if fmt.Sprint(statuses) != "[401 401 401 401 429 429]" {
+		t.Fatalf("attacker's statuses %v", statuses)
+	}
+	// Paused, even with the right password, from that address only.
+	if resp := login("198.51.100.7", "admin", hubtest.AdminPassword); resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("paused pair: %d retry-after %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// Ten more addresses guessing admin's password never lock admin out.
+	for a := 1; a <= 10; a++ {
+		for i := 0; i < 5; i++ {
+			login(fmt.Sprintf("198.51.100.%d", 100+a), "admin", "guess")
 		}
-		if st != want {
-			t.Fatalf("attempt %d: status %d, want %d (all: %v)", i+1, st, want, statuses)
-		}
 	}
-	req, _ := http.NewRequest("POST", h.URL+"/api/v1/auth/login", strings.NewReader(`{"username":"admin","password":"admin-pass-1"}`))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if resp := login("203.0.113.5", "admin", hubtest.AdminPassword); resp.StatusCode != 200 {
+		t.Fatalf("the real admin from another address: %d", resp.StatusCode)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("locked account: %d retry-after %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	// One address spraying many users (test cap: 50 failures) is refused
+	// for every user, other addresses are not.
+	for i := 0; i < 50; i++ {
+		login("192.0.2.66", fmt.Sprintf("user%d", i), "guess")
 	}
-	var logs struct{ Logins []struct{ Outcome string } }
-	h.Do("GET", "/api/v1/audit/logins", h.AdminToken, nil, &logs)
-	limited := 0
+	if resp := login("192.0.2.66", "admin", hubtest.AdminPassword); resp.StatusCode != 429 {
+		t.Fatalf("spraying address: %d, want 429", resp.StatusCode)
+	}
+	if resp := login("203.0.113.6", "admin", hubtest.AdminPassword); resp.StatusCode != 200 {
+		t.Fatalf("admin from another address after spraying: %d", resp.StatusCode)
+	}
+	var logs struct {
+		Logins []struct{ IP, Outcome, Detail string }
+	}
+	h.Do("GET", "/api/v1/audit/logins?limit=500", h.AdminToken, nil, &logs)
+	limited := map[string]int{}
 	for _, l := range logs.Logins {
 		if l.Outcome == "rate_limited" {
-			limited++
+			limited[l.IP+" "+l.Detail]++
 		}
 	}
-	if limited != 3 {
-		t.Fatalf("rate-limited attempts logged: %d", limited)
+	// 2 + 1 refusals of the first pair; each of the ten addresses had its
+	// 5th attempt refused; and the sprayer's last.
+	want := map[string]int{"198.51.100.7 user_and_source": 3, "192.0.2.66 source": 1}
+	for a := 1; a <= 10; a++ {
+		want[fmt.Sprintf("198.51.100.%d user_and_source", 100+a)] = 1
+	}
+	if fmt.Sprint(limited) != fmt.Sprint(want) {
+		t.Fatalf("rate-limited attempts logged: %v, want %v", limited, want)
 	}
 }
 

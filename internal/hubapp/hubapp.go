@@ -42,6 +42,9 @@ type Options struct {
 	Limits     accounts.LimitPolicy
 	// PresenceGrace overrides the agents' presence grace (acd.Options).
 	PresenceGrace time.Duration
+	// SessionRecheck is how often live sockets recheck their session;
+	// default accounts.DefaultRecheckEvery.
+	SessionRecheck time.Duration
 }
 
 // Hub is a running hub.
@@ -58,6 +61,7 @@ type Hub struct {
 	app      *fiber.App
 	ln       net.Listener
 	reg      *prometheus.Registry
+	proxies  *httpapi.TrustedProxies
 
 	// FirstAdmin holds the credentials of an admin created at this start
 	// (empty when one existed already).
@@ -88,7 +92,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 			_ = h.db.Close(context.Background())
 		}
 	}()
-	h.Accounts, err = accounts.New(ctx, h.db, accounts.Options{BcryptCost: o.BcryptCost, Limits: o.Limits, SessionTTL: cfg.SessionTTL, Logger: o.Logger, Registerer: h.reg})
+	h.Accounts, err = accounts.New(ctx, h.db, accounts.Options{BcryptCost: o.BcryptCost, Limits: o.Limits, SessionTTL: cfg.SessionTTL, RecheckEvery: o.SessionRecheck, Logger: o.Logger, Registerer: h.reg})
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +128,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err := h.db.Optimize(ctx); err != nil {
 		h.log.Warn("embedded store indexes", "err", err)
 	}
+	if h.proxies, err = httpapi.ParseTrustedProxies(config.List(cfg.TrustedProxies)); err != nil {
+		return nil, fmt.Errorf("setting trusted_proxies: %w", err)
+	}
 	h.app = h.newApp()
 	h.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -142,8 +149,17 @@ func (h *Hub) newApp() *fiber.App {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		ErrorHandler:          httpapi.ErrorHandler(h.log),
+		// c.IP, c.Hostname and c.Protocol believe X-Forwarded-* headers
+		// only from trusted_proxies (none by default); the middleware below
+		// reduces X-Forwarded-For to the address the nearest trusted proxy
+		// saw (see httpapi.TrustedProxies).
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          h.proxies.FiberList(),
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		EnableIPValidation:      true,
 	})
 	app.Use(recover.New())
+	app.Use(h.proxies.Middleware())
 	app.Use(h.httpMetrics())
 	app.Use(func(c *fiber.Ctx) error {
 		c.Set("X-Content-Type-Options", "nosniff")
@@ -167,7 +183,8 @@ func (h *Hub) newApp() *fiber.App {
 	h.WebChat.Mount(app)
 	webchat.MountPages(app)
 	api := app.Group("/api/v1")
-	auth := workspace.New(h.Accounts, h.History, workspace.Options{Logger: h.log, CookieSecure: h.cfg.CookieSecure, Sync: h.ACD}).Mount(api)
+	auth := workspace.New(h.Accounts, h.History, workspace.Options{Logger: h.log, CookieSecure: h.cfg.CookieSecure, Sync: h.ACD,
+		Origins: httpapi.NewOrigins(h.cfg.PublicURL, config.List(h.cfg.AllowedOrigins))}).Mount(api)
 	h.ACD.Mount(auth)
 	h.Convo.Mount(auth)
 	agentkit.New(h.db).Mount(auth)

@@ -41,7 +41,10 @@ func (h *Hub) Stop() { h.stop() }
 type Options struct {
 	DataDir string               // default t.TempDir()
 	Limits  accounts.LimitPolicy // default: fast slow-down for tests
-	Config  func(*config.Config)
+	// SessionRecheck is how often live sockets recheck their session
+	// (default: the hub's).
+	SessionRecheck time.Duration
+	Config         func(*config.Config)
 	// PresenceGrace is how long an agent without a live stream keeps their
 	// state, after a dropped stream or a restart (default: the hub's, 30 s).
 	PresenceGrace time.Duration
@@ -61,15 +64,17 @@ func Start(t testing.TB, o Options) *Hub {
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
-	if o.Limits.LockAfter == 0 {
-		o.Limits = accounts.LimitPolicy{Window: time.Minute, FreeTries: 3, SlowStep: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, LockAfter: 6}
+	if o.Limits.Window == 0 {
+		// Pauses long enough that a test never outlives one by chance.
+		o.Limits = accounts.LimitPolicy{Window: 10 * time.Minute, PairFreeTries: 3, PairBackoff: 5 * time.Minute, PairMaxBackoff: 5 * time.Minute,
+			SourceMaxFails: 50, UserFreeTries: 6, UserSlowStep: 10 * time.Millisecond, UserMaxDelay: 50 * time.Millisecond}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log, BcryptCost: bcrypt.MinCost, Limits: o.Limits, PresenceGrace: o.PresenceGrace})
+	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log, BcryptCost: bcrypt.MinCost, Limits: o.Limits, PresenceGrace: o.PresenceGrace, SessionRecheck: o.SessionRecheck})
 	if err != nil {
 		cancel()
 		t.Fatalf("start hub: %v", err)

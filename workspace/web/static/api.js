@@ -1,3 +1,5 @@
+import { t } from './i18n.js';
+
 // Small fetch wrapper: same-origin cookie session, JSON in and out, errors
 // as thrown objects carrying the API's error envelope.
 export async function api(method, path, body) {
@@ -35,4 +37,28 @@ export function el(tag, attrs = {}, ...children) {
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return e;
+}
+
+// Close codes of the hub's sockets (inbox, live stream) when the session
+// ends (logout, account disabled, password changed: 4401) or the user's
+// role or skill groups change (4403). socketEnded handles them and tells
+// whether it did (the caller then does not reconnect): the sign-in page
+// shows why the session ended; a rights change is shown, then the page
+// reloads with the new rights.
+export const CLOSE_SESSION_ENDED = 4401;
+export const CLOSE_RIGHTS_CHANGED = 4403;
+
+export function socketEnded(ev) {
+  if (ev.code === CLOSE_SESSION_ENDED) {
+    location.replace('/login?ended=' + encodeURIComponent(ev.reason || ''));
+    return true;
+  }
+  if (ev.code === CLOSE_RIGHTS_CHANGED) {
+    if (!document.getElementById('socket-notice')) {
+      document.body.append(el('p', { id: 'socket-notice', class: 'error socket-notice', role: 'alert', text: `${t('socket.rights')} (${ev.reason})` }));
+      setTimeout(() => location.reload(), 2000);
+    }
+    return true;
+  }
+  return false;
 }

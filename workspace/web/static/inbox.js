@@ -3,7 +3,7 @@
 // history, composer with notes and images, transfer, close and disposition.
 // Keyboard: Alt+A accept the oldest offer, Alt+↑/↓ switch conversation,
 // Ctrl+Enter send, Alt+N toggle note.
-import { api, el } from './api.js';
+import { api, el, socketEnded } from './api.js';
 import { apply, lang, setLang, t } from './i18n.js';
 import { Live } from './live.js';
 import { applyMessage, live } from './routing.js';
@@ -283,7 +283,10 @@ function connectInbox() {
   const ws = new WebSocket(`${proto}//${location.host}/api/v1/inbox/ws`);
   st.ws = ws;
   ws.onmessage = (ev) => onFrame(JSON.parse(ev.data));
-  ws.onclose = () => setTimeout(() => { connectInbox(); loadConversations(); if (st.active) drawThread(); }, 1000);
+  ws.onclose = (ev) => {
+    if (socketEnded(ev)) return; // session ended or rights changed: no reconnect
+    setTimeout(() => { connectInbox(); loadConversations(); if (st.active) drawThread(); }, 1000);
+  };
 }
 
 function sendFrame(f) { if (st.ws && st.ws.readyState === WebSocket.OPEN) st.ws.send(JSON.stringify(f)); }

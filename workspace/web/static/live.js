@@ -1,6 +1,9 @@
 // Live stream of routing state (/api/v1/stream): a snapshot on connect,
 // then every change. Reconnects with back-off; each reconnect gets a fresh
-// snapshot, so nothing is missed.
+// snapshot, so nothing is missed. A socket closed because the session ended
+// or the user's rights changed is not reconnected (socketEnded).
+import { socketEnded } from './api.js';
+
 export class Live {
   constructor(onMessage, onStatus) {
     this.onMessage = onMessage;
@@ -17,9 +20,9 @@ export class Live {
     this.ws = ws;
     ws.onopen = () => { this.delay = 500; this.onStatus(true); };
     ws.onmessage = (ev) => { try { this.onMessage(JSON.parse(ev.data)); } catch (e) { console.error(e); } };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       this.onStatus(false);
-      if (this.closed) return;
+      if (this.closed || socketEnded(ev)) return;
       setTimeout(() => this.connect(), this.delay);
       this.delay = Math.min(this.delay * 2, 10000);
     };

@@ -13,6 +13,11 @@ const submit = document.getElementById('login-submit');
 
 function showError(msg) { errBox.textContent = msg; errBox.hidden = false; }
 
+// A page whose socket was closed because the session ended sends the user
+// here with the reason (see socketEnded in api.js).
+const ended = new URLSearchParams(location.search).get('ended');
+if (ended !== null) showError(t('login.ended') + (ended ? ` (${ended})` : ''));
+
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   errBox.hidden = true;

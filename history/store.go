@@ -35,6 +35,11 @@ type Store struct {
 	contacts, identities, conversations, messages, attachments *store.Collection
 	bucket                                                     *mongo.GridFSBucket
 	now                                                        func() time.Time
+	// openUpload serializes GridFSBucket.OpenUploadStreamWithID: the
+	// driver sets the bucket's first-write flag (after creating its
+	// indexes) without synchronization. Only the process's first upload
+	// does I/O under it. Shared by copies of the Store (same bucket).
+	openUpload *sync.Mutex
 
 	log *messageLog // message sequencing, group commit and counters (messages.go)
 }
@@ -51,6 +56,7 @@ func New(ctx context.Context, db *store.DB) (*Store, error) {
 		conversations: db.Collection("conversations"), messages: db.Collection("messages"),
 		attachments: db.Collection("attachments"),
 		bucket:      db.Database().GridFSBucket(options.GridFSBucket().SetName("attachments")),
+		openUpload:  new(sync.Mutex),
 		now:         time.Now,
 	}
 	t := bson.E{Key: "tenant", Value: 1}
@@ -582,7 +588,9 @@ func checkMessage(m *NewMessage) error {
 }
 
 // PutAttachment stores a file of at most maxSize bytes and returns its
-// metadata. It returns only after the file is durably stored.
+// metadata. It returns only after the file is durably stored; when it fails
+// (a read error, a file over maxSize, a store error) nothing of the file is
+// left: no chunks, no file document, no metadata.
 func (s *Store) PutAttachment(ctx context.Context, name, contentType string, r io.Reader, maxSize int64) (*Attachment, error) {
 	if _, ok := store.Tenant(ctx); !ok {
 		return nil, store.ErrNoTenant
@@ -596,7 +604,9 @@ func (s *Store) PutAttachment(ctx context.Context, name, contentType string, r i
 	}
 	now := s.now().UTC()
 	a := &Attachment{ID: AttachmentID(ids.NewAt(now)), Name: name, ContentType: contentType, CreatedAt: now}
+	s.openUpload.Lock()
 	up, err := s.bucket.OpenUploadStreamWithID(ctx, string(a.ID), string(a.ID))
+	s.openUpload.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -606,17 +616,29 @@ func (s *Store) PutAttachment(ctx context.Context, name, contentType string, r i
 		err = ErrTooLarge
 	}
 	if err != nil {
-		_ = up.Abort()
+		if aerr := up.Abort(); aerr != nil {
+			s.dropAttachment(ctx, a.ID)
+		}
 		return nil, err
 	}
 	if err := up.Close(); err != nil {
+		s.dropAttachment(ctx, a.ID)
 		return nil, err
 	}
 	a.Size, a.SHA256 = n, hex.EncodeToString(h.Sum(nil))
 	if err := s.attachments.InsertOne(ctx, a); err != nil {
+		s.dropAttachment(ctx, a.ID)
 		return nil, err
 	}
 	return a, nil
+}
+
+// dropAttachment removes what a failed PutAttachment wrote (its file
+// document and chunks), also when ctx is what failed.
+func (s *Store) dropAttachment(ctx context.Context, id AttachmentID) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_ = s.bucket.Delete(ctx, string(id))
 }
 
 // GetAttachment returns an attachment's metadata.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"time"
 
@@ -260,27 +261,58 @@ func (s *Service) hImport(c *fiber.Ctx) error {
 	if mt != fiber.MIMEMultipartForm {
 		return &httpapi.Error{Status: fiber.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "body must be multipart/form-data with the file in the field \"file\""}
 	}
-	fh, err := c.FormFile("file")
-	if err != nil {
-		return httpapi.BadRequest("file", "the multipart field \"file\" is required")
-	}
-	if fh.Size > MaxImportBytes {
-		return &httpapi.Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("file is larger than %d MB", MaxImportBytes>>20), Field: "file"}
-	}
-	if _, err := FormatOf(fh.Filename); err != nil {
-		return apiError(err)
-	}
-	f, err := fh.Open()
+	// The file is read as a stream from the request (the hub bounds the
+	// body by MaxImportBody before it is read): nothing is spooled.
+	part, err := httpapi.FormFile(c, "file")
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer part.Close()
+	if _, err := FormatOf(part.FileName()); err != nil {
+		return apiError(err)
+	}
 	editorCtx(c)
-	rep, err := s.Import(c.UserContext(), fh.Filename, f)
+	ir := &importReader{r: part, left: MaxImportBytes}
+	rep, err := s.Import(c.UserContext(), part.FileName(), ir)
+	if ir.tooLarge {
+		return &httpapi.Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("file is larger than %d MB", MaxImportBytes>>20), Field: "file"}
+	}
 	if err != nil {
 		return apiError(err)
 	}
 	return c.JSON(rep)
+}
+
+// MaxImportBody is the largest request body an import can need: the file
+// and the multipart framing around it.
+const MaxImportBody = MaxImportBytes + 64<<10
+
+var errImportTooLarge = errors.New("import file is too large")
+
+// importReader fails once the file passes MaxImportBytes or the request
+// passes its body limit, and remembers it (Import reports a parse error
+// without its cause).
+type importReader struct {
+	r        io.Reader
+	left     int64
+	tooLarge bool
+}
+
+func (r *importReader) Read(p []byte) (int, error) {
+	if r.tooLarge {
+		return 0, errImportTooLarge
+	}
+	if int64(len(p)) > r.left+1 {
+		p = p[:r.left+1]
+	}
+	n, err := r.r.Read(p)
+	r.left -= int64(n)
+	var he *httpapi.Error
+	if r.left < 0 || (errors.As(err, &he) && he.Status == fiber.StatusRequestEntityTooLarge) {
+		r.tooLarge = true
+		return 0, errImportTooLarge
+	}
+	return n, err
 }
 
 func (s *Service) hExport(c *fiber.Ctx) error {

@@ -117,12 +117,11 @@ func (s *Service) hUpload(c *fiber.Ctx) error {
 		return err
 	}
 	c.SetUserContext(ctx)
-	a, err := s.hub.Upload(c)
+	// Visitors send images only: the type is checked before anything is
+	// stored.
+	a, err := s.hub.Upload(c, convo.VisitorUploads)
 	if err != nil {
 		return err
-	}
-	if !convo.ImageTypes[a.ContentType] {
-		return &httpapi.Error{Status: fiber.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "file", Message: "only images (PNG, JPEG, GIF, WebP) can be sent"}
 	}
 	return c.Status(fiber.StatusCreated).JSON(s.attachmentView(v0(ctx), a))
 }

@@ -84,9 +84,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.MongoDBURI != "" {
 		store = "MongoDB"
 	}
-	log.Info("hub ready", "http", h.Addr(), "store", store, "startup", h.StartupTime().String())
-	fmt.Fprintf(stdout, "\nHub is ready (%s).\n  Web:     %s/\n  API:     %s/api/v1\n  Health:  %s/readyz\n  Metrics: %s/metrics\n",
-		h.StartupTime().Round(1e6), h.URL(), h.URL(), h.URL(), h.URL())
+	log.Info("hub ready", "http", h.Addr(), "metrics", h.MetricsAddr(), "store", store, "startup", h.StartupTime().String())
+	metrics := "off (metrics_addr is empty)"
+	if a := h.MetricsAddr(); a != "" {
+		metrics = "http://" + a + "/metrics (not on the public address)"
+	}
+	fmt.Fprintf(stdout, "\nHub is ready (%s).\n  Web:     %s/\n  API:     %s/api/v1\n  Health:  %s/readyz\n  Metrics: %s\n",
+		h.StartupTime().Round(1e6), h.URL(), h.URL(), h.URL(), metrics)
 	if h.FirstAdmin.Username != "" {
 		fmt.Fprintf(stdout, "\nFirst admin created (shown once, change the password after logging in):\n  username: %s\n  password: %s\n", h.FirstAdmin.Username, h.FirstAdmin.Password)
 	}

@@ -1,9 +1,14 @@
 package convo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
 	"strings"
 	"time"
 
@@ -128,60 +133,132 @@ func (s *Service) hDisposition(c *fiber.Ctx) error {
 	return c.JSON(conv)
 }
 
-// Upload stores an uploaded file from a multipart form field "file",
-// checking its type and size. Images must be PNG, JPEG, GIF or WebP.
-func (s *Service) Upload(c *fiber.Ctx) (*history.Attachment, error) {
-	fh, err := c.FormFile("file")
-	if err != nil {
-		return nil, httpapi.BadRequest("file", "multipart field \"file\" is required")
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	head := make([]byte, 512)
-	n, _ := f.Read(head)
-	ct := sniff(head[:n])
-	max := int64(MaxFile)
-	if ImageTypes[ct] {
-		max = MaxImage
-	} else if ct == "" {
-		return nil, &httpapi.Error{Status: fiber.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "file", Message: "only images (PNG, JPEG, GIF, WebP) and PDF files can be sent"}
-	}
-	if fh.Size > max {
-		return nil, &httpapi.Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Message: "file is too large"}
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		return nil, err
-	}
-	a, err := s.hist.PutAttachment(c.UserContext(), fh.Filename, ct, f, max)
-	if errors.Is(err, history.ErrTooLarge) {
-		return nil, &httpapi.Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Message: "file is too large"}
-	}
-	return a, err
+// UploadPolicy says what an upload may be.
+type UploadPolicy struct {
+	// Files admits PDF files (up to MaxFile) besides images (up to
+	// MaxImage).
+	Files bool
 }
 
-// sniff returns the content type of an accepted file from its first bytes
-// (the client's claim is not trusted), or "".
-func sniff(b []byte) string {
-	switch {
-	case len(b) >= 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n":
-		return "image/png"
-	case len(b) >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff:
-		return "image/jpeg"
-	case len(b) >= 6 && (string(b[:6]) == "GIF87a" || string(b[:6]) == "GIF89a"):
-		return "image/gif"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "image/webp"
-	case len(b) >= 5 && string(b[:5]) == "%PDF-":
-		return "application/pdf"
+var (
+	// VisitorUploads is what a web-chat visitor may send: images.
+	VisitorUploads = UploadPolicy{}
+	// AgentUploads is what staff may send: images and PDF files.
+	AgentUploads = UploadPolicy{Files: true}
+)
+
+// MaxBody is the largest request body an upload under the policy can need:
+// the largest file and the multipart framing around it. The hub refuses
+// larger bodies by their Content-Length before reading them.
+func (p UploadPolicy) MaxBody() int64 {
+	if p.Files {
+		return MaxFile + 64<<10
 	}
-	return ""
+	return MaxImage + 64<<10
+}
+
+// Upload stores the file of the request's multipart field "file" if the
+// policy admits it. The type is sniffed from the first 512 bytes (the
+// client's claim is not trusted, and must not contradict them) and checked
+// with the size before anything is stored; the file then streams into the
+// store, which keeps nothing of it if it turns out larger than its limit.
+func (s *Service) Upload(c *fiber.Ctx, allow UploadPolicy) (*history.Attachment, error) {
+	part, err := httpapi.FormFile(c, "file")
+	if err != nil {
+		return nil, err
+	}
+	defer part.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(part, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		var he *httpapi.Error
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		return nil, httpapi.BadRequest("file", "reading the file: "+err.Error())
+	}
+	head = head[:n]
+	if n == 0 {
+		return nil, httpapi.BadRequest("file", "file is empty")
+	}
+	ct, err := uploadType(head, part.Header.Get(fiber.HeaderContentType), allow)
+	if err != nil {
+		return nil, err
+	}
+	max := int64(MaxImage)
+	if !ImageTypes[ct] {
+		max = MaxFile
+	}
+	if cl := c.Request().Header.ContentLength(); cl > 0 && int64(cl) > max+64<<10 {
+		return nil, tooLarge(max)
+	}
+	rd := &partReader{r: io.MultiReader(bytes.NewReader(head), part)}
+	a, err := s.hist.PutAttachment(c.UserContext(), part.FileName(), ct, rd, max)
+	var he *httpapi.Error
+	switch {
+	case err == nil:
+		return a, nil
+	case errors.Is(err, history.ErrTooLarge), errors.As(rd.err, &he) && he.Status == fiber.StatusRequestEntityTooLarge:
+		return nil, tooLarge(max)
+	case rd.err != nil && errors.Is(err, rd.err):
+		// The client's side: a body that ended early or broke its framing.
+		return nil, httpapi.BadRequest("file", "the upload ended early: "+rd.err.Error())
+	}
+	return nil, err
+}
+
+// partReader remembers why reading the upload failed (as opposed to
+// storing it).
+type partReader struct {
+	r   io.Reader
+	err error
+}
+
+func (p *partReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF {
+		p.err = err
+	}
+	return n, err
+}
+
+func tooLarge(max int64) error {
+	return &httpapi.Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Message: fmt.Sprintf("file is too large (limit %d MB)", max>>20)}
+}
+
+// uploadType returns the content type of an upload the policy admits, from
+// its first bytes; the declared type may be empty or generic but must not
+// name another type.
+func uploadType(head []byte, declared string, allow UploadPolicy) (string, error) {
+	ct := sniff(head)
+	ok := ImageTypes[ct] || (allow.Files && ct == "application/pdf")
+	if !ok {
+		msg := "only images (PNG, JPEG, GIF, WebP) can be sent"
+		if allow.Files {
+			msg = "only images (PNG, JPEG, GIF, WebP) and PDF files can be sent"
+		}
+		return "", &httpapi.Error{Status: fiber.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "file", Message: msg}
+	}
+	d, _, _ := mime.ParseMediaType(declared)
+	if d == "image/jpg" || d == "image/pjpeg" {
+		d = "image/jpeg"
+	}
+	if d != "" && d != "application/octet-stream" && d != ct {
+		return "", &httpapi.Error{Status: fiber.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "file", Message: fmt.Sprintf("file is declared as %s but its content is %s", d, ct)}
+	}
+	return ct, nil
+}
+
+// sniff returns the content type of a file from its first bytes, as
+// browsers do (http.DetectContentType: WHATWG MIME Sniffing), without
+// parameters.
+func sniff(b []byte) string {
+	ct, _, _ := mime.ParseMediaType(http.DetectContentType(b))
+	return ct
 }
 
 func (s *Service) hUpload(c *fiber.Ctx) error {
-	a, err := s.Upload(c)
+	a, err := s.Upload(c, AgentUploads)
 	if err != nil {
 		return err
 	}

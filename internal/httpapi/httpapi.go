@@ -114,6 +114,8 @@ func toHTTP(err error) *Error {
 }
 
 // MaxJSONBody bounds JSON request bodies (uploads have their own limits).
+// Bodies enforces it before any handler runs; DecodeJSON checks it again
+// for apps that do not use Bodies.
 const MaxJSONBody = 1 << 20
 
 // DecodeJSON decodes the request body into v strictly: the content type
@@ -123,9 +125,11 @@ func DecodeJSON(c *fiber.Ctx, v any) error {
 	if mt != fiber.MIMEApplicationJSON {
 		return &Error{Status: fiber.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "body must be application/json"}
 	}
-	body := c.Body()
+	// The raw body: fiber's Ctx.Body would inflate a compressed body with
+	// no limit.
+	body := c.Request().Body()
 	if len(body) > MaxJSONBody {
-		return &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("request body is too large (limit %d bytes)", MaxJSONBody)}
+		return TooLarge(MaxJSONBody)
 	}
 	return decodeStrict(body, v)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -310,9 +311,21 @@ func TestHealthAndMetrics(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	st, b := h.Raw("GET", "/metrics", "", nil)
-	if st != 200 {
-		t.Fatalf("/metrics: %d %.300s", st, b)
+	// Metrics are served on metrics_addr only, never on the public address.
+	if st, b := h.Raw("GET", "/metrics", "", nil); st != 404 || bytes.Contains(b, []byte("hub_http_requests_total")) {
+		t.Fatalf("public /metrics: %d %.300s", st, b)
+	}
+	if h.MetricsAddr() == "" || h.MetricsAddr() == h.Addr() {
+		t.Fatalf("metrics address %q (public %q)", h.MetricsAddr(), h.Addr())
+	}
+	resp, err := http.Get("http://" + h.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d %.300s", resp.StatusCode, b)
 	}
 	for _, m := range []string{"hub_http_requests_total", "hub_store_operation_duration_seconds", "hub_auth_login_attempts_total",
 		`method="GET",route="/api/v1/users"`, `method="POST",route="/api/v1/auth/login"`, `method="PATCH",route="/api/v1/tenant"`} {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -17,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/omnihub/hub/channels/webchat"
 	"github.com/omnihub/hub/history"
@@ -45,6 +45,9 @@ type Options struct {
 	// SessionRecheck is how often live sockets recheck their session;
 	// default accounts.DefaultRecheckEvery.
 	SessionRecheck time.Duration
+	// UploadWait is how long an upload waits for one of the upload_slots
+	// before it is answered 503 (default 3 s).
+	UploadWait time.Duration
 }
 
 // Hub is a running hub.
@@ -62,6 +65,10 @@ type Hub struct {
 	ln       net.Listener
 	reg      *prometheus.Registry
 	proxies  *httpapi.TrustedProxies
+	// metrics serves /metrics on metrics_addr (nil when off).
+	metrics    *http.Server
+	metricsLn  net.Listener
+	uploadWait time.Duration
 
 	// FirstAdmin holds the credentials of an admin created at this start
 	// (empty when one existed already).
@@ -76,7 +83,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	h := &Hub{cfg: cfg, log: o.Logger, reg: prometheus.NewRegistry(), started: start}
+	h := &Hub{cfg: cfg, log: o.Logger, reg: prometheus.NewRegistry(), started: start, uploadWait: o.UploadWait}
 	// Loading the Chinese dictionary takes a second or two: overlap it with
 	// opening the store (the knowledge base waits for it below).
 	go func() { _ = zh.Warm() }()
@@ -136,6 +143,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setting http_addr: listen: %w", err)
 	}
+	if cfg.MetricsAddr != "" {
+		// Metrics are not public: they have their own listener, on
+		// loopback by default.
+		if h.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			_ = h.ln.Close()
+			return nil, fmt.Errorf("setting metrics_addr: listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
+		h.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	}
 	ok = true
 	return h, nil
 }
@@ -144,11 +162,16 @@ func (h *Hub) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "hub",
 		DisableStartupMessage: true,
-		BodyLimit:             25 << 20,
-		ReadTimeout:           60 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ErrorHandler:          httpapi.ErrorHandler(h.log),
+		// Bodies are read by httpapi.Bodies, route by route: fasthttp only
+		// reads the headers (and at most 8 KB) before the handlers run, and
+		// never parses a multipart form on its own (see httpapi/body.go).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		BodyLimit:                    httpapi.MaxJSONBody,
+		ReadTimeout:                  60 * time.Second,
+		WriteTimeout:                 60 * time.Second,
+		IdleTimeout:                  120 * time.Second,
+		ErrorHandler:                 httpapi.ErrorHandler(h.log),
 		// c.IP, c.Hostname and c.Protocol believe X-Forwarded-* headers
 		// only from trusted_proxies (none by default); the middleware below
 		// reduces X-Forwarded-For to the address the nearest trusted proxy
@@ -161,6 +184,7 @@ func (h *Hub) newApp() *fiber.App {
 	app.Use(recover.New())
 	app.Use(h.proxies.Middleware())
 	app.Use(h.httpMetrics())
+	app.Use(httpapi.Bodies(httpapi.BodyLimits{Streams: StreamedBodies, Slots: h.cfg.UploadSlots, SlotWait: h.uploadWait}))
 	app.Use(func(c *fiber.Ctx) error {
 		c.Set("X-Content-Type-Options", "nosniff")
 		c.Set("Referrer-Policy", "same-origin")
@@ -175,8 +199,6 @@ func (h *Hub) newApp() *fiber.App {
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
-	mh := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
-	app.Get("/metrics", func(c *fiber.Ctx) error { mh(c.Context()); return nil })
 
 	// Public customer routes first: the authenticated group below guards
 	// every /api/v1 route registered after it.
@@ -194,6 +216,16 @@ func (h *Hub) newApp() *fiber.App {
 		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + c.Method() + " " + c.Path()}
 	})
 	return app
+}
+
+// StreamedBodies are the routes whose bodies are read as streams, with the
+// largest body each accepts (larger ones are refused by their
+// Content-Length before they are read; every other body is bounded by
+// httpapi.MaxJSONBody). They share the upload_slots.
+var StreamedBodies = map[string]int64{
+	"/api/v1/webchat/upload":    convo.VisitorUploads.MaxBody(),
+	"/api/v1/inbox/attachments": convo.AgentUploads.MaxBody(),
+	"/api/v1/kb/import":         kb.MaxImportBody,
 }
 
 func (h *Hub) httpMetrics() fiber.Handler {
@@ -248,6 +280,15 @@ func (h *Hub) URL() string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// MetricsAddr is the bound address of the metrics listener ("" when
+// metrics_addr is empty).
+func (h *Hub) MetricsAddr() string {
+	if h.metricsLn == nil {
+		return ""
+	}
+	return h.metricsLn.Addr().String()
+}
+
 // StartupTime is how long New took.
 func (h *Hub) StartupTime() time.Duration { return time.Since(h.started) }
 
@@ -257,6 +298,12 @@ func (h *Hub) StartupTime() time.Duration { return time.Since(h.started) }
 func (h *Hub) Serve(ctx, force context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- h.app.Listener(h.ln) }()
+	if h.metrics != nil {
+		mdone := make(chan struct{})
+		go func() { defer close(mdone); _ = h.metrics.Serve(h.metricsLn) }()
+		// Metrics stay up while the hub drains, and stop when Serve returns.
+		defer func() { _ = h.metrics.Close(); <-mdone }()
+	}
 	select {
 	case err := <-errc:
 		h.closeServices()
@@ -304,5 +351,8 @@ func (h *Hub) closeServices() {
 func (h *Hub) Close() {
 	h.closeServices()
 	_ = h.ln.Close()
+	if h.metricsLn != nil {
+		_ = h.metricsLn.Close()
+	}
 	_ = h.db.Close(context.Background())
 }

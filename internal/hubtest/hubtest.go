@@ -48,6 +48,9 @@ type Options struct {
 	// PresenceGrace is how long an agent without a live stream keeps their
 	// state, after a dropped stream or a restart (default: the hub's, 30 s).
 	PresenceGrace time.Duration
+	// UploadWait is how long an upload waits for a free upload slot
+	// (default: the hub's).
+	UploadWait time.Duration
 }
 
 // Start starts a hub and logs its first admin in. It stops with the test.
@@ -61,6 +64,7 @@ func Start(t testing.TB, o Options) *Hub {
 	}
 	cfg.AdminPassword = AdminPassword
 	cfg.ShutdownGrace = 2 * time.Second
+	cfg.MetricsAddr = "127.0.0.1:0" // Hub.MetricsAddr tells where
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
@@ -74,7 +78,7 @@ func Start(t testing.TB, o Options) *Hub {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log, BcryptCost: bcrypt.MinCost, Limits: o.Limits, PresenceGrace: o.PresenceGrace, SessionRecheck: o.SessionRecheck})
+	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log, BcryptCost: bcrypt.MinCost, Limits: o.Limits, PresenceGrace: o.PresenceGrace, SessionRecheck: o.SessionRecheck, UploadWait: o.UploadWait})
 	if err != nil {
 		cancel()
 		t.Fatalf("start hub: %v", err)

@@ -391,11 +391,20 @@ func (l *load) back(ok bool) {
 	}
 }
 
-// backoff waits before the next reconnect attempt; it reports false when
-// ctx ended or waiting would pass the deadline.
-func backoff(ctx context.Context, delay *time.Duration, deadline time.Time) bool {
+// Reconnect back-off as the pages do it: from 500 ms, doubling up to 8 s
+// (chat.js) or 10 s (live.js, the agent's stream).
+const (
+	firstDelay    = 500 * time.Millisecond
+	customerDelay = 8 * time.Second
+	agentDelay    = 10 * time.Second
+)
+
+// backoff waits before the next reconnect attempt, doubling delay up to
+// limit; it reports false when ctx ended or waiting would pass the
+// deadline.
+func backoff(ctx context.Context, delay *time.Duration, limit time.Duration, deadline time.Time) bool {
 	wait := *delay + rand.N(*delay/2+1)
-	*delay = min(2**delay, 2*time.Second)
+	*delay = min(2**delay, limit)
 	if time.Now().Add(wait).After(deadline) {
 		return false
 	}
@@ -474,6 +483,8 @@ func (l *load) run(ctx context.Context) error {
 		return err
 	}
 	l.logf("creating %d agents...\n", l.c.agents)
+	// The read-back at the end is bounded by its requests, not by the run.
+	outer := ctx
 	ctx, cancel := context.WithTimeout(ctx, l.c.rampUp+l.c.duration+l.c.resume+l.c.drain+2*time.Minute)
 	defer cancel()
 	// The sockets live until the run is over; their goroutines are
@@ -596,10 +607,13 @@ func (l *load) run(ctx context.Context) error {
 			convs[id] = true
 		}
 	}
-	stored, err := l.readBack(ctx, convs)
+	l.logf("reading %d conversations back...\n", len(convs))
+	readFrom := time.Now()
+	stored, err := l.readBack(outer, convs)
 	if err != nil {
 		return fmt.Errorf("reading the history back: %w", err)
 	}
+	l.logf("read back in %s\n", time.Since(readFrom).Round(time.Millisecond))
 	return l.report(stored)
 }
 
@@ -950,8 +964,8 @@ func (a *agent) run(ctx context.Context) {
 
 func (a *agent) reconnect(ctx context.Context) bool {
 	deadline := time.Now().Add(a.l.c.resume)
-	delay := 100 * time.Millisecond
-	for backoff(ctx, &delay, deadline) {
+	delay := firstDelay
+	for backoff(ctx, &delay, agentDelay, deadline) {
 		err := a.connect(ctx)
 		if err == nil {
 			return true
@@ -1189,8 +1203,8 @@ func (cu *cust) run(ctx context.Context, conn *websocket.Conn) {
 func (cu *cust) reconnect(ctx context.Context) *websocket.Conn {
 	l := cu.l
 	deadline := time.Now().Add(l.c.resume)
-	delay := 100 * time.Millisecond
-	for backoff(ctx, &delay, deadline) {
+	delay := firstDelay
+	for backoff(ctx, &delay, customerDelay, deadline) {
 		conn, resp, err := websocket.DefaultDialer.DialContext(ctx, l.wsURL("/api/v1/webchat/ws?token="+url.QueryEscape(cu.token)), nil)
 		if err != nil {
 			l.attemptFailed(fmt.Errorf("customer socket: %w", err))

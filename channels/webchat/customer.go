@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
@@ -16,7 +15,6 @@ import (
 	"github.com/omnihub/hub/history"
 	"github.com/omnihub/hub/internal/convo"
 	"github.com/omnihub/hub/internal/httpapi"
-	"github.com/omnihub/hub/internal/ids"
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/internal/wsconn"
 	"github.com/omnihub/hub/kb"
@@ -33,7 +31,7 @@ var visitorRe = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 func (s *Service) Mount(app fiber.Router) {
 	r := app.Group("/api/v1/webchat")
 	r.Post("/session", s.hSession)
-	r.Post("/upload", s.hUpload)
+	r.Post("/upload", s.limitUpload, s.hUpload)
 	r.Get("/files/:id", s.hFile)
 	r.Post("/leave-message", s.hLeaveMessage)
 	r.Get("/ws", func(c *fiber.Ctx) error {
@@ -45,58 +43,9 @@ func (s *Service) Mount(app fiber.Router) {
 			return &httpapi.Error{Status: fiber.StatusUnauthorized, Code: "unauthenticated", Message: err.Error()}
 		}
 		c.Locals("visitor", v)
+		c.Locals("source", s.sourceOf(c))
 		return c.Next()
 	}, websocket.New(s.customerSocket, websocket.Config{ReadBufferSize: 4096, WriteBufferSize: 4096}))
-}
-
-type sessionBody struct {
-	Tenant    string `json:"tenant"`
-	VisitorID string `json:"visitor_id"`
-	Name      string `json:"name"`
-}
-
-// GroupInfo is a skill group a customer can pick.
-type GroupInfo struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// hSession gives a visitor a token (a new visitor id when none is kept in
-// the browser) and what the chat page needs to show.
-func (s *Service) hSession(c *fiber.Ctx) error {
-	var b sessionBody
-	if err := httpapi.DecodeJSON(c, &b); err != nil {
-		return err
-	}
-	if b.Tenant == "" {
-		b.Tenant = string(store.DefaultTenant)
-	}
-	if b.VisitorID == "" {
-		b.VisitorID = ids.Token(12)
-	}
-	if !visitorRe.MatchString(b.VisitorID) {
-		return httpapi.BadRequest("visitor_id", "visitor_id must be 8-64 letters, digits, - or _")
-	}
-	ctx := store.WithTenant(c.UserContext(), store.TenantID(b.Tenant))
-	t, err := s.dir.GetTenant(ctx)
-	if err != nil {
-		return httpapi.BadRequest("tenant", "unknown tenant")
-	}
-	groups, err := s.dir.ListGroups(ctx, false)
-	if err != nil {
-		return err
-	}
-	out := []GroupInfo{}
-	for _, g := range groups {
-		if !g.WebChatHidden {
-			out = append(out, GroupInfo{ID: string(g.ID), Name: g.Name})
-		}
-	}
-	v := visitor{tenant: t.ID, id: b.VisitorID}
-	if _, _, err := s.hist.FindOrCreateContact(ctx, history.Identity{Kind: history.IdentityWebVisitor, Value: v.id}, strings.TrimSpace(b.Name)); err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"token": s.token(v), "visitor_id": v.id, "title": t.Title, "groups": out})
 }
 
 func (s *Service) visitorFrom(c *fiber.Ctx) (visitor, context.Context, error) {
@@ -153,53 +102,6 @@ func (s *Service) hFile(c *fiber.Ctx) error {
 	return c.SendStream(rd, int(a.Size))
 }
 
-type leaveBody struct {
-	Token   string `json:"token"`
-	Group   string `json:"group"`
-	Name    string `json:"name"`
-	Phone   string `json:"phone"`
-	Message string `json:"message"`
-}
-
-// hLeaveMessage stores a message left when nobody can answer, as a closed
-// conversation tagged "left_message" for agents to call back.
-func (s *Service) hLeaveMessage(c *fiber.Ctx) error {
-	var b leaveBody
-	if err := httpapi.DecodeJSON(c, &b); err != nil {
-		return err
-	}
-	v, err := s.verify(b.Token)
-	if err != nil {
-		return &httpapi.Error{Status: fiber.StatusUnauthorized, Code: "unauthenticated", Message: err.Error()}
-	}
-	if strings.TrimSpace(b.Message) == "" {
-		return httpapi.BadRequest("message", "message is required")
-	}
-	if utf8.RuneCountInString(b.Message) > 2000 {
-		return httpapi.BadRequest("message", "message must be at most 2000 characters")
-	}
-	ctx := store.WithTenant(c.UserContext(), v.tenant)
-	ct, _, err := s.hist.FindOrCreateContact(ctx, history.Identity{Kind: history.IdentityWebVisitor, Value: v.id}, b.Name)
-	if err != nil {
-		return err
-	}
-	if b.Phone != "" {
-		_ = s.hist.AddIdentity(ctx, ct.ID, history.Identity{Kind: history.IdentityPhone, Value: b.Phone})
-	}
-	conv, err := s.hist.CreateConversation(ctx, history.NewConversation{ContactID: ct.ID, Channel: history.ChannelWebChat, Status: history.StatusClosed, GroupID: b.Group, Subject: "留言 Left message",
-		Attributes: map[string]string{"name": b.Name, "phone": b.Phone}})
-	if err != nil {
-		return err
-	}
-	if _, _, err := s.hist.AppendMessageTo(ctx, conv, history.NewMessage{Direction: history.DirectionIn, Body: b.Message, Sender: history.Sender{Type: history.SenderCustomer, Name: b.Name}}); err != nil {
-		return err
-	}
-	if _, err := s.hist.UpdateConversation(ctx, conv.ID, history.ConversationPatch{AddTags: []string{"left_message"}}); err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"conversation_id": conv.ID})
-}
-
 // frame is what the customer socket carries, in both directions.
 type frame struct {
 	Type         string                  `json:"type"`
@@ -222,6 +124,7 @@ type frame struct {
 	Choices      []botChoice             `json:"choices,omitempty"`
 	Error        string                  `json:"error,omitempty"`
 	Field        string                  `json:"field,omitempty"`
+	RetryAfterS  int                     `json:"retry_after_s,omitempty"`
 }
 
 // messageView is a message as the customer sees it: internal notes are
@@ -261,6 +164,7 @@ func convView(c *history.Conversation) *conversationView {
 // custSock is one customer connection.
 type custSock struct {
 	v    visitor
+	src  source
 	ctx  context.Context
 	out  chan []byte
 	done chan struct{}
@@ -400,7 +304,8 @@ func (s *Service) Routed(ctx context.Context, conv *history.Conversation, ev rou
 // customerSocket serves one customer connection.
 func (s *Service) customerSocket(conn *websocket.Conn) {
 	v, _ := conn.Locals("visitor").(visitor)
-	c := &custSock{v: v, ctx: store.WithTenant(context.Background(), v.tenant), out: make(chan []byte, 128), done: make(chan struct{})}
+	src, _ := conn.Locals("source").(source)
+	c := &custSock{v: v, src: src, ctx: store.WithTenant(context.Background(), v.tenant), out: make(chan []byte, 128), done: make(chan struct{})}
 	defer s.detach(c)
 	defer c.close()
 	conn.SetReadLimit(MaxFrame)
@@ -472,6 +377,10 @@ func (s *Service) fail(c *custSock, in frame, err error) {
 	var ve *history.ValidationError
 	if errors.As(err, &ve) {
 		f.Field = ve.Field
+	}
+	var le *limitedError
+	if errors.As(err, &le) {
+		f.RetryAfterS = max(1, int(le.retryAfter.Seconds()+0.999))
 	}
 	c.send(f)
 }
@@ -594,7 +503,11 @@ func (s *Service) start(c *custSock, in frame) {
 		s.fail(c, in, &history.ValidationError{Field: "group", Reason: "unknown skill group"})
 		return
 	}
-	ct, _, err := s.hist.FindOrCreateContact(ctx, history.Identity{Kind: history.IdentityWebVisitor, Value: c.v.id}, "")
+	if err := s.allow(opStart, c.src, c.v.tenant); err != nil {
+		s.fail(c, in, err)
+		return
+	}
+	ct, err := s.contactFor(ctx, c.v, "")
 	if err != nil {
 		s.fail(c, in, err)
 		return

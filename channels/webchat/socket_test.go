@@ -43,13 +43,15 @@ type customer struct {
 	c     *websocket.Conn
 }
 
-func newCustomer(t *testing.T, h *hubtest.Hub, visitor string) *customer {
+// newCustomer opens a session as a new visitor (the hub picks the id) and
+// the customer socket.
+func newCustomer(t *testing.T, h *hubtest.Hub) *customer {
 	t.Helper()
 	var s struct {
 		Token     string
 		VisitorID string `json:"visitor_id"`
 	}
-	if st := h.Do("POST", "/api/v1/webchat/session", "", map[string]string{"visitor_id": visitor}, &s); st != 200 {
+	if st := h.Do("POST", "/api/v1/webchat/session", "", map[string]string{}, &s); st != 200 {
 		t.Fatalf("session: %d", st)
 	}
 	cu := &customer{t: t, h: h, token: s.Token, vid: s.VisitorID}
@@ -117,7 +119,7 @@ func TestReconnectWithoutLossOrDuplicate(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	g := group(t, h, "售前", map[string]any{"auto_accept": true})
 	_, atok := readyAgent(t, h, g, "agent.li", 0)
-	cu := newCustomer(t, h, "visitor-reconnect-1")
+	cu := newCustomer(t, h)
 	cu.send(frame{Type: "start", Group: g})
 	conv := cu.expect("started").Conversation.ID
 	cu.expect("status") // assigned (auto-accept)
@@ -164,15 +166,15 @@ func TestQueuePositionWhileAgentsBusy(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	g := group(t, h, "售后", map[string]any{"auto_accept": true})
 	readyAgent(t, h, g, "agent.zhao", 25) // room for one chat
-	a := newCustomer(t, h, "visitor-queue-a")
+	a := newCustomer(t, h)
 	a.send(frame{Type: "start", Group: g})
 	a.expect("status")
-	b := newCustomer(t, h, "visitor-queue-b")
+	b := newCustomer(t, h)
 	b.send(frame{Type: "start", Group: g})
 	if p := b.expect("queue").Position; p != 1 {
 		t.Fatalf("b position %d", p)
 	}
-	c := newCustomer(t, h, "visitor-queue-c")
+	c := newCustomer(t, h)
 	c.send(frame{Type: "start", Group: g})
 	if p := c.expect("queue").Position; p != 2 {
 		t.Fatalf("c position %d", p)
@@ -195,7 +197,7 @@ func TestBadCustomerInput(t *testing.T) {
 			t.Fatalf("socket with token %q: %v %v", tok, err, resp)
 		}
 	}
-	cu := newCustomer(t, h, "visitor-bad-input")
+	cu := newCustomer(t, h)
 	cu.c.WriteMessage(websocket.TextMessage, []byte(`{"type":"message",`))
 	if f := cu.expect("error"); !strings.Contains(f.Error, "malformed") {
 		t.Fatalf("malformed frame: %+v", f)
@@ -251,7 +253,7 @@ func TestBadCustomerInput(t *testing.T) {
 	}
 	var e struct{ Error struct{ Field string } }
 	if st := h.Do("POST", "/api/v1/webchat/session", "", map[string]string{"visitor_id": "bad id!"}, &e); st != 400 || e.Error.Field != "visitor_id" {
-		t.Fatalf("bad visitor id: %d %+v", st, e)
+		t.Fatalf("a visitor id chosen by the caller: %d %+v", st, e)
 	}
 }
 
@@ -270,7 +272,7 @@ func TestTransferBetweenAgents(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	g := group(t, h, "售后", map[string]any{"auto_accept": true})
 	_, atok := readyAgent(t, h, g, "agent.a", 25)
-	cu := newCustomer(t, h, "visitor-transfer")
+	cu := newCustomer(t, h)
 	cu.send(frame{Type: "start", Group: g})
 	conv := cu.expect("started").Conversation.ID
 	cu.expectMessage("agent.a")
@@ -300,7 +302,7 @@ func TestAutoCloseAfterSilenceWithWarning(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	g := group(t, h, "售前", map[string]any{"auto_accept": true, "auto_close_after_s": 3})
 	readyAgent(t, h, g, "agent.c", 0)
-	cu := newCustomer(t, h, "visitor-silent")
+	cu := newCustomer(t, h)
 	cu.send(frame{Type: "start", Group: g})
 	cu.expect("started")
 	cu.expectMessage("agent.c")
@@ -314,7 +316,7 @@ func TestClosedHoursLeaveMessage(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	// Open only on a date long past: closed now.
 	g := group(t, h, "夜间", map[string]any{"hours": map[string]any{"time_zone": "Asia/Shanghai", "weekly": map[string]any{}}, "on_closed": map[string]any{"kind": "leave_message"}})
-	cu := newCustomer(t, h, "visitor-night")
+	cu := newCustomer(t, h)
 	cu.send(frame{Type: "start", Group: g})
 	f := cu.expect("overflow")
 	if f.Conversation == nil || f.Conversation.Status != "closed" {
@@ -350,7 +352,7 @@ func TestConcurrentStartsAllHearAssigned(t *testing.T) {
 	const n = 40
 	custs := make([]*customer, n)
 	for i := range custs {
-		custs[i] = newCustomer(t, h, fmt.Sprintf("visitor-concurrent-%02d", i))
+		custs[i] = newCustomer(t, h)
 	}
 	errs := make(chan error, n)
 	var wg sync.WaitGroup

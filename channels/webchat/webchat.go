@@ -5,8 +5,12 @@
 // text, emoji and images, reconnect without loss and rate the conversation.
 //
 // Customers are not users of the hub: a visitor gets a signed token
-// (HMAC-SHA256 over tenant and visitor id, with a secret kept in the store)
-// that names their contact and nothing else.
+// (HMAC-SHA256 over tenant, a visitor id the hub issued at random and the
+// issue time, with a secret kept in the store) that names them and nothing
+// else. A site may attach its own signed-in customer by signing the
+// customer's id with the tenant's identity secret (identity verification).
+// Everything a visitor can do without an account is rate-limited per
+// source address and per tenant (Limits).
 package webchat
 
 import (
@@ -21,6 +25,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -52,8 +57,12 @@ type Service struct {
 	pos      Positions
 	bot      Bot
 	visitors *store.Collection
+	settings *store.Collection
 	secret   []byte
 	log      *slog.Logger
+	now      func() time.Time
+	limits   atomic.Pointer[limiters]
+	proxyLog sync.Once // warns once about proxied requests keyed by the proxy
 
 	mu    sync.Mutex
 	socks map[sockKey]map[*custSock]struct{}
@@ -87,8 +96,9 @@ func New(ctx context.Context, db *store.DB, hist *history.Store, hub *convo.Serv
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{hist: hist, hub: hub, dir: dir, pos: pos, bot: bot, visitors: db.Collection("webchat_visitors"), secret: secret,
-		log: log.With("component", "webchat"), socks: map[sockKey]map[*custSock]struct{}{}}
+	s := &Service{hist: hist, hub: hub, dir: dir, pos: pos, bot: bot, visitors: db.Collection("webchat_visitors"), settings: db.Collection("webchat_settings"),
+		secret: secret, log: log.With("component", "webchat"), now: time.Now, socks: map[sockKey]map[*custSock]struct{}{}}
+	s.SetLimits(DefaultLimits())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	hub.Register(history.ChannelWebChat, s)
 	s.wg.Add(1)
@@ -122,34 +132,6 @@ func (s *Service) sign(parts ...string) string {
 	m := hmac.New(sha256.New, s.secret)
 	m.Write([]byte(strings.Join(parts, "\x00")))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// visitor is a verified visitor token.
-type visitor struct {
-	tenant store.TenantID
-	id     string
-}
-
-var errBadToken = errors.New("invalid visitor token")
-
-func (s *Service) token(v visitor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(string(v.tenant))) + "." + v.id + "." + s.sign("visitor", string(v.tenant), v.id)
-}
-
-func (s *Service) verify(tok string) (visitor, error) {
-	p := strings.Split(tok, ".")
-	if len(p) != 3 {
-		return visitor{}, errBadToken
-	}
-	t, err := base64.RawURLEncoding.DecodeString(p[0])
-	if err != nil {
-		return visitor{}, errBadToken
-	}
-	v := visitor{tenant: store.TenantID(t), id: p[1]}
-	if !hmac.Equal([]byte(p[2]), []byte(s.sign("visitor", string(v.tenant), v.id))) {
-		return visitor{}, errBadToken
-	}
-	return v, nil
 }
 
 // fileSig signs an attachment id for a customer download link.

@@ -211,6 +211,7 @@ func (h *Hub) newApp() *fiber.App {
 	h.Convo.Mount(auth)
 	agentkit.New(h.db).Mount(auth)
 	h.KB.Mount(auth)
+	h.WebChat.MountAdmin(auth)
 	web.Mount(app)
 	api.Use(func(c *fiber.Ctx) error {
 		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + c.Method() + " " + c.Path()}

@@ -6,7 +6,13 @@ const q = new URLSearchParams(location.search);
 const tenant = q.get('tenant') || 'default';
 const presetGroup = q.get('group') || '';
 const $ = (id) => document.getElementById(id);
-const key = `hub.visitor.${tenant}`;
+// The browser keeps its visitor token (never a visitor id): presented on
+// the next visit, it continues the same visitor; the hub issues the ids.
+const key = `hub.visitorToken.${tenant}`;
+localStorage.removeItem(`hub.visitor.${tenant}`); // visitor ids kept by older pages prove nothing
+// A site that signs its customer in passes the signed claim in the
+// fragment (never sent to a server): #user_id=..&user_name=..&user_hash=..
+const claim = new URLSearchParams(location.hash.slice(1));
 
 const state = { token: '', ws: null, conv: null, seen: new Map(), pending: new Map(), lastId: '', delay: 500, typingAt: 0 };
 
@@ -148,10 +154,12 @@ function connect() {
 }
 
 async function boot() {
-  const resp = await fetch('/api/v1/webchat/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tenant, visitor_id: localStorage.getItem(key) || '' }) });
+  const body = { tenant, token: localStorage.getItem(key) || '' };
+  for (const f of ['user_id', 'user_name', 'user_hash']) if (claim.get(f)) body[f] = claim.get(f);
+  const resp = await fetch('/api/v1/webchat/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   const s = await resp.json();
   if (!resp.ok) { notice(s.error ? s.error.message : 'error'); return; }
-  localStorage.setItem(key, s.visitor_id);
+  localStorage.setItem(key, s.token);
   state.token = s.token;
   $('title').textContent = s.title;
   document.title = s.title;

@@ -206,9 +206,9 @@ func liveStream(t *testing.T, addr, token string) *websocket.Conn {
 	return conn
 }
 
-// presenceGraceEnv would set how long an agent restored after a restart
-// stays signed in without coming back; without such a setting the binary
-// has routing's default.
+// presenceGraceEnv sets how long an agent restored after a restart stays
+// signed in without coming back (presence_grace); a binary without the
+// setting has routing's default, and the test waits that long instead.
 const presenceGraceEnv = "HUB_PRESENCE_GRACE"
 
 // TestGhostAgentAfterKill: agents A and B are signed in and ready (A

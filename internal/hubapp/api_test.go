@@ -385,6 +385,7 @@ func TestTenantIsolation(t *testing.T) {
 		return strings.Join(all, "\n")
 	}
 	before := snapshot()
+	docsBefore := tenantDocs(t, h, store.DefaultTenant)
 
 	bodies := map[string]any{
 		"/api/v1/users/:id":          map[string]any{"name": "hacked", "disabled": true},
@@ -394,6 +395,15 @@ func TestTenantIsolation(t *testing.T) {
 		"/api/v1/contacts/:id/merge": map[string]any{"from": string(act.ID)},
 		"/api/v1/tenant":             map[string]any{"title": "A title"},
 		"/api/v1/tenants":            map[string]any{"id": "evil", "name": "evil", "admin_user": "x", "admin_password": "evil-pass-1"},
+		// Bodies that pass validation, so the id itself is what is refused.
+		"/api/v1/tasks/:id/transfer":                  map[string]any{"group_id": "some-group"},
+		"/api/v1/tasks/:id/disposition":               map[string]any{"code": "c1"},
+		"/api/v1/inbox/conversations/:id/disposition": map[string]any{"purpose": "咨询"},
+		"/api/v1/inbox/conversations/:id/messages":    map[string]any{"body": "hi", "client_id": "c1"},
+		"/api/v1/kb/articles/:id/feedback":            map[string]any{"helpful": true},
+		"/api/v1/routing/agents/:id/state":            map[string]any{"state": "ready"},
+		"/api/v1/quick-replies/:id":                   map[string]any{"shortcut": "hi", "title": "hi", "body": "hello"},
+		"/api/v1/disposition-codes/:id":               map[string]any{"purpose": "咨询"},
 	}
 	tried := 0
 	for _, r := range h.App().GetRoutes(true) {
@@ -407,17 +417,23 @@ func TestTenantIsolation(t *testing.T) {
 			body = map[string]any{}
 		}
 		paths := []string{r.Path}
-		if strings.Contains(r.Path, ":id") {
+		param := ""
+		for _, p := range []string{":id", ":group"} {
+			if strings.Contains(r.Path, p) {
+				param = p
+			}
+		}
+		if param != "" {
 			paths = nil
 			for _, id := range bIDs {
-				paths = append(paths, strings.ReplaceAll(r.Path, ":id", id))
+				paths = append(paths, strings.ReplaceAll(r.Path, param, id))
 			}
 		}
 		for _, p := range paths {
 			tried++
 			st, b := h.Raw(r.Method, p, aTok, body)
-			if strings.Contains(r.Path, ":id") && st < 300 {
-				t.Errorf("%s %s as tenant A: %d %s", r.Method, p, st, b)
+			if param != "" && st != 404 {
+				t.Errorf("%s %s as tenant A: %d %s, want 404", r.Method, p, st, b)
 			}
 			for _, s := range secrets {
 				if bytes.Contains(b, []byte(s)) {
@@ -431,6 +447,9 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	if after := snapshot(); after != before {
 		t.Fatalf("tenant B changed by tenant A:\nbefore %s\nafter %s", before, after)
+	}
+	if after := tenantDocs(t, h, store.DefaultTenant); fmt.Sprint(after) != fmt.Sprint(docsBefore) {
+		t.Fatalf("tenant A wrote under tenant B:\nbefore %v\nafter  %v", docsBefore, after)
 	}
 	// A visitor of tenant A sees A's groups only, and cannot use a token of
 	// A to reach B.

@@ -40,8 +40,6 @@ type Options struct {
 	Logger     *slog.Logger
 	BcryptCost int
 	Limits     accounts.LimitPolicy
-	// PresenceGrace overrides the agents' presence grace (acd.Options).
-	PresenceGrace time.Duration
 	// SessionRecheck is how often live sockets recheck their session;
 	// default accounts.DefaultRecheckEvery.
 	SessionRecheck time.Duration
@@ -114,7 +112,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.ACD, err = acd.New(ctx, h.db, h.Accounts, acd.Options{Logger: o.Logger, PresenceGrace: o.PresenceGrace})
+	h.ACD, err = acd.New(ctx, h.db, h.Accounts, acd.Options{Logger: o.Logger, PresenceGrace: cfg.PresenceGrace})
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,9 @@ func Start(t testing.TB, o Options) *Hub {
 	cfg.AdminPassword = AdminPassword
 	cfg.ShutdownGrace = 2 * time.Second
 	cfg.MetricsAddr = "127.0.0.1:0" // Hub.MetricsAddr tells where
+	if o.PresenceGrace != 0 {
+		cfg.PresenceGrace = o.PresenceGrace
+	}
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
@@ -78,7 +81,7 @@ func Start(t testing.TB, o Options) *Hub {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log, BcryptCost: bcrypt.MinCost, Limits: o.Limits, PresenceGrace: o.PresenceGrace, SessionRecheck: o.SessionRecheck, UploadWait: o.UploadWait})
+	h, err := hubapp.New(ctx, cfg, hubapp.Options{Logger: log, BcryptCost: bcrypt.MinCost, Limits: o.Limits, SessionRecheck: o.SessionRecheck, UploadWait: o.UploadWait})
 	if err != nil {
 		cancel()
 		t.Fatalf("start hub: %v", err)

@@ -494,6 +494,10 @@ func (e *Engine) SetDisposition(agentID AgentID, taskID TaskID, code string) ([]
 	}
 	if i := slices.Index(a.pending, taskID); i >= 0 {
 		a.pending = append(a.pending[:i], a.pending[i+1:]...)
+	} else if t := e.tasks.get(taskID); t == nil || t.assigned == nil || t.assigned.a != a {
+		// Only a task the agent holds or owes a disposition for: anything
+		// else would write events about tasks that do not exist.
+		return nil, fmt.Errorf("task %q of agent %q: %w", taskID, agentID, ErrUnknownTask)
 	}
 	e.emit(Event{Type: EventDispositionSet, AgentID: a.id, TaskID: taskID, Code: code})
 	e.maybeEndACW(a, ReasonWrapUpEnded)

@@ -80,6 +80,21 @@ func TestStateRules(t *testing.T) {
 		h.wantEvent(evs, EventDispositionSet, func(ev Event) bool { return ev.Code == "repair/fiber" })
 		h.wantHolder("t2", "a1")
 	})
+	t.Run("disposition_for_unknown_task", func(t *testing.T) {
+		h := newEnv(t, Options{}, GroupConfig{ID: "g", AutoAccept: true})
+		h.agent("a1", map[GroupID]int{"g": 1})
+		h.agent("a2", map[GroupID]int{"g": 1})
+		h.voice("t1", "g")
+		holder := h.holder("t1")
+		other := AgentID("a1")
+		if holder == "a1" {
+			other = "a2"
+		}
+		h.fails(ErrUnknownTask)(h.e.SetDisposition(other, "t1", "x"))
+		h.fails(ErrUnknownTask)(h.e.SetDisposition(holder, "nope", "x"))
+		evs := h.must(h.e.SetDisposition(holder, "t1", "ok"))
+		h.wantEvent(evs, EventDispositionSet, func(ev Event) bool { return ev.Code == "ok" })
+	})
 	t.Run("disposition_while_not_ready", func(t *testing.T) {
 		h := newEnv(t, Options{}, GroupConfig{ID: "g", RequireDisposition: true, AutoAccept: true})
 		h.agent("a1", map[GroupID]int{"g": 1})

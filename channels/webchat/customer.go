@@ -310,7 +310,14 @@ func (s *Service) customerSocket(conn *websocket.Conn) {
 	defer c.close()
 	conn.SetReadLimit(MaxFrame)
 	rd := wsconn.NewReader(conn)
-	s.resume(c)
+	if err := s.resume(c); err != nil {
+		// The store could not say whether the visitor has a conversation:
+		// answering "welcome" would make the page start a new one. The page
+		// reconnects and tries again.
+		s.log.Warn("web chat resume failed", "tenant", v.tenant, "err", err)
+		wsconn.Close(conn, CloseTryAgainLater, "try again later")
+		return
+	}
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
@@ -347,21 +354,35 @@ func (s *Service) customerSocket(conn *websocket.Conn) {
 	}
 }
 
+// CloseTryAgainLater (RFC 6455 1013) closes a customer socket whose
+// conversation could not be read; the page reconnects.
+const CloseTryAgainLater = 1013
+
 // resume reattaches a returning visitor to their open conversation and
-// sends what the page needs to continue.
-func (s *Service) resume(c *custSock) {
+// sends what the page needs to continue. A store error is returned, never
+// taken for "no conversation".
+func (s *Service) resume(c *custSock) error {
 	d, err := s.visitorDoc(c.ctx, c.v)
-	if err != nil || d == nil || d.ConversationID == "" {
+	if err != nil {
+		return err
+	}
+	if d == nil || d.ConversationID == "" {
 		c.send(frame{Type: "welcome"})
-		return
+		return nil
 	}
 	conv, err := s.hist.GetConversation(c.ctx, d.ConversationID)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		c.send(frame{Type: "welcome"})
-		return
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	msgs, _, err := s.hist.ListMessages(c.ctx, conv.ID, history.MessageQuery{Limit: 100})
+	if err != nil {
+		return err
 	}
 	s.attach(c, conv)
-	msgs, _, _ := s.hist.ListMessages(c.ctx, conv.ID, history.MessageQuery{Limit: 100})
 	f := frame{Type: "welcome", Conversation: convView(conv), Messages: []messageView{}}
 	for i := range msgs {
 		if msgs[i].Direction != history.DirectionInternal {
@@ -370,6 +391,7 @@ func (s *Service) resume(c *custSock) {
 	}
 	c.send(f)
 	c.sendPosition(s)
+	return nil
 }
 
 func (s *Service) fail(c *custSock, in frame, err error) {

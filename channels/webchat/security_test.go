@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -461,5 +462,54 @@ func TestVisitorWritesAreLimited(t *testing.T) {
 	}
 	if st := upload(); st != 429 {
 		t.Fatalf("second upload: %d", st)
+	}
+}
+
+// TestResumeStoreErrorIsNotANewVisitor: when the store cannot say whether a
+// returning visitor has a conversation, the socket is closed with 1013 (try
+// again later) instead of greeting them as new, which would make the page
+// start a second conversation. Once the store answers, the visitor is back
+// in the same conversation.
+func TestResumeStoreErrorIsNotANewVisitor(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	g := group(t, h, "售后", map[string]any{"auto_accept": true})
+	readyAgent(t, h, g, "agent.zhou", 0)
+	cu := newCustomer(t, h)
+	cu.send(frame{Type: "start", Group: g})
+	conv := cu.expect("started").Conversation.ID
+	cu.c.Close()
+
+	ctx := store.WithTenant(context.Background(), store.DefaultTenant)
+	visitors := h.DB().Collection("webchat_visitors")
+	id := string(store.DefaultTenant) + "/" + cu.vid
+	// A document the hub cannot decode stands for a store that fails.
+	if _, err := visitors.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"conversation_id": bson.M{"broken": true}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := websocket.DefaultDialer.Dial(strings.Replace(h.URL, "http", "ws", 1)+"/api/v1/webchat/ws?token="+cu.token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var f frame
+	err = c.ReadJSON(&f)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != webchat.CloseTryAgainLater {
+		t.Fatalf("resume with a failing store: frame %+v, err %v; want close %d", f, err, webchat.CloseTryAgainLater)
+	}
+
+	if _, err := visitors.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"conversation_id": conv}}); err != nil {
+		t.Fatal(err)
+	}
+	c2, _, err := websocket.DefaultDialer.Dial(strings.Replace(h.URL, "http", "ws", 1)+"/api/v1/webchat/ws?token="+cu.token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	_ = c2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var w frame
+	if err := c2.ReadJSON(&w); err != nil || w.Type != "welcome" || w.Conversation == nil || w.Conversation.ID != conv {
+		t.Fatalf("resume after the store recovered: %+v %v, want welcome in %s", w, err, conv)
 	}
 }

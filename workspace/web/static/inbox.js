@@ -8,7 +8,7 @@ import { apply, lang, setLang, t } from './i18n.js';
 import { Live } from './live.js';
 import { applyMessage, live } from './routing.js';
 
-const st = { replies: [], codes: [], me: null, convs: new Map(), unread: new Map(), active: null, groups: [], ws: null, seen: new Set(), lastOffers: '' };
+const st = { replies: [], codes: [], me: null, convs: new Map(), unread: new Map(), active: null, groups: [], ws: null, seen: new Set(), lastOffers: '', lastStateSig: '' };
 const $ = (id) => document.getElementById(id);
 
 function beep() {
@@ -63,13 +63,24 @@ function drawAll() { apply(); drawState(); drawOffers(true); drawList(); drawThr
 function drawState() {
   const bar = $('statebar');
   const me = live.me;
-  if (!me) { bar.replaceChildren(); return; }
+  if (!me) { bar.replaceChildren(); st.lastStateSig = ''; return; }
+  // The buttons are rebuilt only when the state (or language) changes, so a
+  // live update (connection, capacity) never replaces one under a click.
+  const sig = me.state + '|' + lang();
+  if (st.lastStateSig === sig && bar.children.length) {
+    const live0 = bar.querySelector('.live');
+    live0.className = live.connected ? 'live on' : 'live off';
+    live0.textContent = t(live.connected ? 'live.on' : 'live.off');
+    bar.querySelector('.cap').textContent = `${me.used}/${me.capacity}`;
+    return;
+  }
+  st.lastStateSig = sig;
   const b = (id, key, fn) => el('button', { type: 'button', id, text: t(key), onclick: fn });
   const put = (body) => api('PUT', '/agent/state', body).then((m) => { live.me = m; drawState(); }).catch((e) => showError(e.message));
   fill(bar,
     el('span', { class: 'state st-' + me.state, id: 'inbox-state', text: t('st.' + me.state) }),
     el('span', { class: live.connected ? 'live on' : 'live off', text: t(live.connected ? 'live.on' : 'live.off') }),
-    el('span', { text: `${me.used}/${me.capacity}` }),
+    el('span', { class: 'cap', text: `${me.used}/${me.capacity}` }),
     me.state === 'signed_out' ? b('sb-signin', 'act.signin', () => api('POST', '/agent/sign-in').then((m) => { live.me = m; drawState(); })) : null,
     me.state !== 'ready' && me.state !== 'signed_out' ? b('sb-ready', 'act.ready', () => put({ state: 'ready' })) : null,
     me.state === 'ready' ? b('sb-notready', 'act.notready', () => put({ state: 'not_ready', reason: 'other' })) : null,

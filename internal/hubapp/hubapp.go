@@ -27,6 +27,7 @@ import (
 	"github.com/omnihub/hub/internal/config"
 	"github.com/omnihub/hub/internal/convo"
 	"github.com/omnihub/hub/internal/httpapi"
+	"github.com/omnihub/hub/internal/sqlitedb"
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/kb"
 	"github.com/omnihub/hub/kb/search"
@@ -53,6 +54,9 @@ type Hub struct {
 	cfg      config.Config
 	log      *slog.Logger
 	db       *store.DB
+	// sql is the embedded store (nil with MongoDB). While the domains move
+	// to it from the older embedded server (issue 13), both are open.
+	sql *sqlitedb.DB
 	Accounts *accounts.Service
 	History  *history.Store
 	ACD      *acd.Service
@@ -91,10 +95,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MongoDBURI == "" {
+		if h.sql, err = sqlitedb.Open(ctx, sqlitedb.Options{Dir: cfg.DataDir, Sync: cfg.EmbeddedSync, Logger: o.Logger, Registerer: h.reg}); err != nil {
+			_ = h.db.Close(context.Background())
+			return nil, err
+		}
+	}
 	ok := false
 	defer func() {
 		if !ok {
-			_ = h.db.Close(context.Background())
+			_ = h.closeStores(context.Background())
 		}
 	}()
 	h.Accounts, err = accounts.New(ctx, h.db, accounts.Options{BcryptCost: o.BcryptCost, Limits: o.Limits, SessionTTL: cfg.SessionTTL, RecheckEvery: o.SessionRecheck, Logger: o.Logger, Registerer: h.reg})
@@ -306,7 +316,7 @@ func (h *Hub) Serve(ctx, force context.Context) error {
 	select {
 	case err := <-errc:
 		h.closeServices()
-		_ = h.db.Close(context.Background())
+		_ = h.closeStores(context.Background())
 		return err
 	case <-ctx.Done():
 	}
@@ -323,7 +333,7 @@ func (h *Hub) Serve(ctx, force context.Context) error {
 	<-errc
 	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if cerr := h.db.Close(cctx); cerr != nil && err == nil {
+	if cerr := h.closeStores(cctx); cerr != nil && err == nil {
 		err = cerr
 	}
 	return err
@@ -353,5 +363,17 @@ func (h *Hub) Close() {
 	if h.metricsLn != nil {
 		_ = h.metricsLn.Close()
 	}
-	_ = h.db.Close(context.Background())
+	_ = h.closeStores(context.Background())
 }
+
+func (h *Hub) closeStores(ctx context.Context) error {
+	var err error
+	if h.sql != nil {
+		err = h.sql.Close()
+	}
+	return errors.Join(err, h.db.Close(ctx))
+}
+
+// SQL returns the embedded store, nil on MongoDB (tests check query plans
+// and count rows).
+func (h *Hub) SQL() *sqlitedb.DB { return h.sql }

@@ -1,0 +1,41 @@
+package sqlitedb
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	commits  prometheus.Counter
+	failed   prometheus.Counter
+	batch    prometheus.Histogram
+	duration prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "hub", Subsystem: "store", Name: "commits_total",
+			Help: "Write transactions committed by the embedded store."}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "hub", Subsystem: "store", Name: "commit_failures_total",
+			Help: "Write transactions of the embedded store that failed to commit."}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hub", Subsystem: "store", Name: "commit_writes",
+			Help: "Writes coalesced into one transaction (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hub", Subsystem: "store", Name: "commit_seconds",
+			Help: "Time from the start of a write transaction to its durable commit.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.commits, m.failed, m.batch, m.duration)
+	}
+	return m
+}
+
+func (m *metrics) observe(n int, d time.Duration, err error) {
+	if err != nil {
+		m.failed.Inc()
+		return
+	}
+	m.commits.Inc()
+	m.batch.Observe(float64(n))
+	m.duration.Observe(d.Seconds())
+}

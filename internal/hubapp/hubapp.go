@@ -51,12 +51,12 @@ type Options struct {
 
 // Hub is a running hub.
 type Hub struct {
-	cfg      config.Config
-	log      *slog.Logger
-	db       *store.DB
+	cfg config.Config
+	log *slog.Logger
+	db  *store.DB
 	// sql is the embedded store (nil with MongoDB). While the domains move
 	// to it from the older embedded server (issue 13), both are open.
-	sql *sqlitedb.DB
+	sql      *sqlitedb.DB
 	Accounts *accounts.Service
 	History  *history.Store
 	ACD      *acd.Service

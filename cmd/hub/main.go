@@ -13,11 +13,13 @@ import (
 	_ "net/http/pprof" // served only on debug_addr
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/omnihub/hub/internal/config"
 	"github.com/omnihub/hub/internal/hubapp"
+	"github.com/omnihub/hub/internal/sqlitedb"
 )
 
 func main() {
@@ -31,11 +33,14 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "backup" || args[0] == "restore") {
+		return runStoreCommand(ctx, args[0], args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "YAML file with settings (keys as listed below)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hub [-config FILE]\n\n")
+		fmt.Fprintf(stderr, "Usage: hub [-config FILE]\n       hub backup [-config FILE] BACKUP_FILE   (while the hub runs)\n       hub restore [-config FILE] BACKUP_FILE  (with the hub stopped)\n\n")
 		fs.PrintDefaults()
 		fmt.Fprintln(stderr)
 		config.Usage(stderr)
@@ -106,4 +111,57 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// runStoreCommand is `hub backup FILE` (a consistent copy of the embedded
+// store, taken while the hub runs) and `hub restore FILE` (with the hub
+// stopped; the store it replaces is kept beside it).
+func runStoreCommand(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hub "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "YAML file with settings (data_dir is used)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: hub %s [-config FILE] BACKUP_FILE\n", cmd)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("%s: name one backup file", cmd)
+	}
+	cfg, err := config.Load(*cfgPath, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if cfg.MongoDBURI != "" {
+		return fmt.Errorf("%s: the hub uses MongoDB (mongodb_uri is set): back it up with mongodump and restore with mongorestore", cmd)
+	}
+	file := fs.Arg(0)
+	start := time.Now()
+	switch cmd {
+	case "backup":
+		if err := sqlitedb.Backup(ctx, filepath.Join(cfg.DataDir, sqlitedb.FileName), file); err != nil {
+			return err
+		}
+		fi, err := os.Stat(file)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Backup of %s written to %s (%d bytes, %s).\n", cfg.DataDir, file, fi.Size(), time.Since(start).Round(time.Millisecond))
+	case "restore":
+		kept, err := sqlitedb.Restore(ctx, cfg.DataDir, file)
+		if errors.Is(err, sqlitedb.ErrInUse) {
+			return fmt.Errorf("restore: %w: stop the hub first", err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Restored %s into %s.\n", file, cfg.DataDir)
+		if kept != "" {
+			fmt.Fprintf(stdout, "The store it replaced is kept as %s.\n", kept)
+		}
+	}
+	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -77,8 +78,10 @@ type DB struct {
 	wstmts sync.Map // query -> *sql.Stmt on w
 	rstmts sync.Map // query -> *sql.Stmt on r
 	m      *metrics
+	unlock func()
 
 	closeOnce sync.Once
+	closeErr  error
 }
 
 type writeReq struct {
@@ -109,16 +112,31 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 1024
 	}
-	sync := "FULL"
 	switch strings.ToLower(o.Sync) {
-	case "", "full":
-	case "normal":
-		sync = "NORMAL"
+	case "", "full", "normal":
 	default:
 		return nil, fmt.Errorf("embedded_sync %q: want full or normal", o.Sync)
 	}
 	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
 		return nil, err
+	}
+	unlock, err := Lock(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	d, err := open(ctx, o)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	d.unlock = unlock
+	return d, nil
+}
+
+func open(ctx context.Context, o Options) (*DB, error) {
+	sync := "FULL"
+	if strings.EqualFold(o.Sync, "normal") {
+		sync = "NORMAL"
 	}
 	path := filepath.Join(o.Dir, FileName)
 	dsn := func(extra ...string) string {
@@ -223,8 +241,12 @@ func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
 		close(d.stop)
 		<-d.done
+		d.closeErr = errors.Join(d.wc.Close(), d.r.Close(), d.w.Close())
+		if d.unlock != nil {
+			d.unlock()
+		}
 	})
-	return errors.Join(d.wc.Close(), d.r.Close(), d.w.Close())
+	return d.closeErr
 }
 
 // Write runs fn inside the next write transaction and returns when that
@@ -613,4 +635,90 @@ func Backup(ctx context.Context, src, dst string) error {
 		return fmt.Errorf("backup to %s: %w", dst, err)
 	}
 	return nil
+}
+
+// Restore puts the backup file in place as dir's store. The hub must be
+// stopped (the data folder's lock is taken, so a running hub makes it fail
+// with ErrInUse). A store already there is kept beside it, renamed
+// hub.db.before-restore-<time>, never deleted.
+func Restore(ctx context.Context, dir, file string) (kept string, err error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", err
+	}
+	unlock, err := Lock(dir)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if err := checkBackup(ctx, file); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, FileName)
+	if _, err := os.Stat(dst); err == nil {
+		// Fold the old store's WAL into it so the kept copy is whole.
+		if db, err := sql.Open("sqlite", "file:"+dst); err == nil {
+			_, _ = db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+			db.Close()
+		}
+		kept = dst + ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
+		if err := os.Rename(dst, kept); err != nil {
+			return "", err
+		}
+	}
+	for _, ext := range []string{"-wal", "-shm"} {
+		_ = os.Remove(dst + ext)
+	}
+	tmp := dst + ".restoring"
+	if err := copyFile(file, tmp); err != nil {
+		_ = os.Remove(tmp)
+		return kept, err
+	}
+	return kept, os.Rename(tmp, dst)
+}
+
+// checkBackup makes sure file is a hub store this hub can read.
+func checkBackup(ctx context.Context, file string) error {
+	if _, err := os.Stat(file); err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var app, ver int64
+	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&ver); err != nil {
+		return err
+	}
+	if app != applicationID {
+		return &LayoutError{Path: file, Reason: "it is not a backup of a hub store"}
+	}
+	if ver > Layout {
+		return &LayoutError{Path: file, Reason: fmt.Sprintf("it was written by a newer hub (layout %d, this hub reads %d)", ver, Layout)}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -236,3 +236,15 @@ func TestNestedWritesShareOneTransaction(t *testing.T) {
 		t.Fatalf("after: %d rows, %v", c, err)
 	}
 }
+
+// TestOneHubPerDataFolder: a second open of the same data folder is
+// refused while the first holds it, and allowed after it closed.
+func TestOneHubPerDataFolder(t *testing.T) {
+	dir := t.TempDir()
+	db := open(t, dir)
+	if _, err := sqlitedb.Open(context.Background(), sqlitedb.Options{Dir: dir}); !errors.Is(err, sqlitedb.ErrInUse) {
+		t.Fatalf("second open: %v, want ErrInUse", err)
+	}
+	db.Close()
+	open(t, dir)
+}

@@ -11,6 +11,7 @@ type metrics struct {
 	failed   prometheus.Counter
 	batch    prometheus.Histogram
 	duration prometheus.Histogram
+	redo     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -23,9 +24,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Writes coalesced into one transaction (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hub", Subsystem: "store", Name: "commit_seconds",
 			Help: "Time from the start of a write transaction to its durable commit.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)}),
+		redo: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "hub", Subsystem: "store", Name: "commit_redos_total",
+			Help: "Write transactions redone with a savepoint per write because one of their writes failed."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.commits, m.failed, m.batch, m.duration)
+		reg.MustRegister(m.commits, m.failed, m.batch, m.duration, m.redo)
 	}
 	return m
 }

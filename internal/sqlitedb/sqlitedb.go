@@ -27,9 +27,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,6 +72,8 @@ type DB struct {
 	w      *sql.DB   // one connection: the writer
 	wc     *sql.Conn // that connection, held by the writer for good
 	r      *sql.DB   // readers, query_only
+	ck     *sql.DB   // the checkpointer's connection
+	ckDone chan struct{}
 	log    *slog.Logger
 	reqs   chan *writeReq
 	stop   chan struct{}
@@ -82,6 +86,19 @@ type DB struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	commits, writes atomic.Int64
+}
+
+// Stats counts what the writer did since Open.
+type Stats struct {
+	Commits int64 // transactions committed or rolled back
+	Writes  int64 // writes (Write calls) they carried
+}
+
+// Stats returns the writer's counts.
+func (d *DB) Stats() Stats {
+	return Stats{Commits: d.commits.Load(), Writes: d.writes.Load()}
 }
 
 type writeReq struct {
@@ -89,6 +106,10 @@ type writeReq struct {
 	fn  func(*Tx) error
 	err chan error
 }
+
+// gatherYields is how many times the writer yields to let more writes
+// queue before it commits a batch.
+const gatherYields = 2
 
 // ErrClosed is returned by writes after Close.
 var ErrClosed = errors.New("store closed")
@@ -150,7 +171,12 @@ func open(ctx context.Context, o Options) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
+	// The writer keeps 64 MB of pages in its cache, each reader 16 MB; the
+	// file is memory-mapped (256 MB) so reads of cold pages cost no
+	// syscall.
+	// Checkpoints (copying the WAL back into the file) run on a connection
+	// of their own (see checkpointer), not in the writer's commits.
+	w, err := sql.Open("sqlite", dsn("cache_size(-65536)", "mmap_size(268435456)", "wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +187,7 @@ func open(ctx context.Context, o Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	r, err := sql.Open("sqlite", dsn("query_only(1)", "cache_size(-16384)", "mmap_size(268435456)"))
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -175,9 +201,19 @@ func open(ctx context.Context, o Options) (*DB, error) {
 		r.Close()
 		return nil, err
 	}
-	d := &DB{path: path, w: w, wc: wc, r: r, log: o.Logger, reqs: make(chan *writeReq, 4*o.MaxBatch),
+	ck, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)"))
+	if err != nil {
+		wc.Close()
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	ck.SetMaxOpenConns(1)
+	d := &DB{path: path, w: w, wc: wc, r: r, ck: ck, log: o.Logger, reqs: make(chan *writeReq, 4*o.MaxBatch),
 		stop: make(chan struct{}), done: make(chan struct{}), max: o.MaxBatch, m: newMetrics(o.Registerer)}
+	d.ckDone = make(chan struct{})
 	go d.writer()
+	go d.checkpointer()
 	return d, nil
 }
 
@@ -241,7 +277,10 @@ func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
 		close(d.stop)
 		<-d.done
-		d.closeErr = errors.Join(d.wc.Close(), d.r.Close(), d.w.Close())
+		<-d.ckDone
+		// A last full checkpoint leaves the file whole without its WAL.
+		_, _ = d.ck.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		d.closeErr = errors.Join(d.wc.Close(), d.r.Close(), d.ck.Close(), d.w.Close())
 		if d.unlock != nil {
 			d.unlock()
 		}
@@ -251,9 +290,11 @@ func (d *DB) Close() error {
 
 // Write runs fn inside the next write transaction and returns when that
 // transaction has committed (or fn failed: then nothing fn wrote is kept,
-// and other writes of the same transaction are not affected). fn must only
-// use tx, must not keep it, and may run concurrently with nothing else: it
-// runs on the writer goroutine.
+// and other writes of the same transaction are not affected). fn runs on the
+// writer goroutine: it must only use tx (no goroutines, no other I/O), must
+// not keep it, and must be safe to run twice: when another write of the
+// same transaction fails, the transaction is redone, so fn must set (not
+// accumulate) whatever it hands back through its closure.
 func (d *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	if t, ok := ctx.Value(txKey{}).(*Tx); ok && t.d == d {
 		// Already inside a write of this store (fn called from another
@@ -293,42 +334,87 @@ func (d *DB) writer() {
 			}
 		}
 		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < d.max {
+		// Gather: take what is queued; while more keeps arriving, let the
+		// writers just acknowledged queue their next write (a yield, not a
+		// timer: an idle hub commits a lone write at once).
+		for yields := 0; len(batch) < d.max; {
 			select {
 			case r := <-d.reqs:
 				batch = append(batch, r)
+				continue
 			default:
-				break fill
 			}
+			if yields == gatherYields {
+				break
+			}
+			yields++
+			runtime.Gosched()
 		}
 		d.commit(batch)
 	}
 }
 
-// commit runs one batch as one transaction, each write in a savepoint
-// (unless it is alone). The writer holds its connection for good, so the
-// transaction is driven by plain statements on it.
+// commit runs one batch as one transaction. The writes run one after the
+// other with no savepoint (a savepoint costs more than the write itself);
+// if one fails, the transaction is rolled back and the batch runs again
+// with each write in its own savepoint, so a failed write keeps nothing and
+// undoes nothing of the others. The writer holds its connection for good,
+// so the transaction is driven by plain statements on it.
 func (d *DB) commit(batch []*writeReq) {
 	start := time.Now()
+	errs, cerr := d.runBatch(batch, false)
+	if cerr == nil && len(batch) > 1 && hasError(errs) {
+		// Redo with savepoints: only the failing writes are left out.
+		d.m.redo.Inc()
+		errs, cerr = d.runBatch(batch, true)
+	}
+	d.m.observe(len(batch), time.Since(start), cerr)
+	d.commits.Add(1)
+	d.writes.Add(int64(len(batch)))
+	for i, r := range batch {
+		if errs[i] != nil {
+			r.err <- errs[i]
+		} else {
+			r.err <- cerr
+		}
+	}
+}
+
+func hasError(errs []error) bool {
+	for _, e := range errs {
+		if e != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// runBatch runs the batch in one transaction. Without savepoints it stops
+// at the first failing write, rolls back and reports the errors so far
+// (the caller redoes the batch with savepoints). It commits when no write
+// failed, or (with savepoints) when at least one succeeded.
+func (d *DB) runBatch(batch []*writeReq, savepoints bool) ([]error, error) {
 	ctx := context.Background()
 	errs := make([]error, len(batch))
 	if _, err := d.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		for _, r := range batch {
-			r.err <- fmt.Errorf("begin: %w", err)
+		for i := range errs {
+			errs[i] = fmt.Errorf("begin: %w", err)
 		}
-		return
+		return errs, nil
 	}
 	t := &Tx{d: d}
-	single := len(batch) == 1
+	ok := 0
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
 		t.ctx = context.WithValue(r.ctx, txKey{}, t)
-		if single {
-			errs[i] = run(r.fn, t)
+		if !savepoints {
+			if errs[i] = run(r.fn, t); errs[i] != nil {
+				break
+			}
+			ok++
 			continue
 		}
 		if _, err := d.exec(ctx, "SAVEPOINT w"); err != nil {
@@ -339,31 +425,26 @@ func (d *DB) commit(batch []*writeReq) {
 			if _, err := d.exec(ctx, "ROLLBACK TO w"); err != nil {
 				d.log.Error("store: rollback to savepoint failed", "err", err)
 			}
+		} else {
+			ok++
 		}
 		if _, err := d.exec(ctx, "RELEASE w"); err != nil {
 			errs[i] = errors.Join(errs[i], err)
 		}
 	}
-	var cerr error
-	if single && errs[0] != nil {
-		// Nothing to keep: the only write failed.
+	if hasError(errs) && (!savepoints || ok == 0) {
 		if _, err := d.exec(ctx, "ROLLBACK"); err != nil {
 			d.log.Error("store: rollback failed", "err", err)
 		}
-	} else if _, cerr = d.exec(ctx, "COMMIT"); cerr != nil {
-		cerr = fmt.Errorf("commit: %w", cerr)
-		if _, err := d.exec(ctx, "ROLLBACK"); err != nil {
-			d.log.Error("store: rollback after a failed commit", "err", err)
-		}
+		return errs, nil
 	}
-	d.m.observe(len(batch), time.Since(start), cerr)
-	for i, r := range batch {
-		if errs[i] != nil {
-			r.err <- errs[i]
-		} else {
-			r.err <- cerr
+	if _, err := d.exec(ctx, "COMMIT"); err != nil {
+		if _, rerr := d.exec(ctx, "ROLLBACK"); rerr != nil {
+			d.log.Error("store: rollback after a failed commit", "err", rerr)
 		}
+		return errs, fmt.Errorf("commit: %w", err)
 	}
+	return errs, nil
 }
 
 func (d *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -381,6 +462,29 @@ func run(fn func(*Tx) error, t *Tx) (err error) {
 		}
 	}()
 	return fn(t)
+}
+
+// checkpointer copies the WAL back into the store file every 500 ms when
+// there were commits, on its own connection (PASSIVE: it never blocks the
+// writer or readers); once the WAL is fully copied SQLite starts it over.
+func (d *DB) checkpointer() {
+	defer close(d.ckDone)
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	last := int64(0)
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		}
+		if n := d.commits.Load(); n != last {
+			last = n
+			if _, err := d.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				d.log.Warn("store: checkpoint", "err", err)
+			}
+		}
+	}
 }
 
 // Tx is the write transaction a [DB.Write] function runs in.

@@ -9,10 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/omnihub/hub/internal/ids"
 	"github.com/omnihub/hub/internal/store"
 )
@@ -82,6 +78,18 @@ func (s *Service) checkMemberships(ctx context.Context, ms []Membership) ([]Memb
 
 // CreateUser adds a user to the context's tenant.
 func (s *Service) CreateUser(ctx context.Context, in UserInput) (*User, error) {
+	u, err := s.newUser(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.b.InsertUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// newUser validates in and makes the user it describes (not stored yet).
+func (s *Service) newUser(ctx context.Context, in UserInput) (*User, error) {
 	in.Username = strings.TrimSpace(in.Username)
 	if !usernameRe.MatchString(in.Username) {
 		return nil, &ValidationError{Field: "username", Reason: "must be 2-64 letters, digits or . _ @ - and start with a letter or digit"}
@@ -114,22 +122,12 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (*User, error) {
 	u := &User{ID: UserID(ids.NewAt(now)), Username: in.Username, PasswordHash: h, Role: in.Role, Name: name,
 		EmployeeNo: strings.TrimSpace(in.EmployeeNo), Extension: in.Extension, Groups: groups,
 		CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}
-	if err := s.users.InsertOne(ctx, u); err != nil {
-		if store.IsDuplicateKey(err) {
-			return nil, &store.DuplicateError{Kind: "user", Field: "username", Value: in.Username}
-		}
-		return nil, err
-	}
 	return u, nil
 }
 
 // GetUser returns one user of the context's tenant.
 func (s *Service) GetUser(ctx context.Context, id UserID) (*User, error) {
-	var u User
-	if err := s.users.FindOne(ctx, bson.M{"_id": id}, &u); err != nil {
-		return nil, store.NotFound(err, "user", string(id))
-	}
-	return &u, nil
+	return s.b.User(ctx, id)
 }
 
 // UserQuery filters ListUsers.
@@ -141,19 +139,14 @@ type UserQuery struct {
 
 // ListUsers lists the tenant's users by username.
 func (s *Service) ListUsers(ctx context.Context, q UserQuery) ([]User, error) {
-	f := bson.M{}
-	if q.Role != "" {
-		f["role"] = q.Role
+	out, err := s.b.Users(ctx, q)
+	if err != nil {
+		return nil, err
 	}
-	if q.GroupID != "" {
-		f["groups.group_id"] = q.GroupID
+	if out == nil {
+		out = []User{}
 	}
-	if !q.IncludeDisabled {
-		f["disabled"] = false
-	}
-	out := []User{}
-	err := s.users.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "username", Value: 1}}).SetLimit(5000))
-	return out, err
+	return out, nil
 }
 
 // UpdateUser applies a patch. Every request reads its user afresh, so the
@@ -166,63 +159,60 @@ func (s *Service) UpdateUser(ctx context.Context, id UserID, p UserPatch) (*User
 	if err != nil {
 		return nil, err
 	}
-	rightsChanged := false
-	set := bson.M{}
+	var c UserChange
 	if p.Role != nil {
 		if !p.Role.Valid() {
 			return nil, &ValidationError{Field: "role", Reason: "must be agent, supervisor, qa or admin"}
 		}
-		set["role"] = *p.Role
-		rightsChanged = rightsChanged || *p.Role != before.Role
+		c.Role = p.Role
+		c.BumpAccess = c.BumpAccess || *p.Role != before.Role
 	}
 	if p.Name != nil {
 		if err := checkName("name", *p.Name, true, 64); err != nil {
 			return nil, err
 		}
-		set["name"] = strings.TrimSpace(*p.Name)
+		c.Name = ptr(strings.TrimSpace(*p.Name))
 	}
 	if p.EmployeeNo != nil {
 		if err := checkName("employee_no", *p.EmployeeNo, false, 32); err != nil {
 			return nil, err
 		}
-		set["employee_no"] = strings.TrimSpace(*p.EmployeeNo)
+		c.EmployeeNo = ptr(strings.TrimSpace(*p.EmployeeNo))
 	}
 	if p.Extension != nil {
 		if *p.Extension != "" && !extensionRe.MatchString(*p.Extension) {
 			return nil, &ValidationError{Field: "extension", Reason: "must be 2-12 digits"}
 		}
-		set["extension"] = *p.Extension
+		c.Extension = p.Extension
 	}
 	if p.Groups != nil {
 		g, err := s.checkMemberships(ctx, *p.Groups)
 		if err != nil {
 			return nil, err
 		}
-		set["groups"] = g
-		rightsChanged = rightsChanged || !slices.Equal(g, before.Groups)
+		c.Groups = &g
+		c.BumpAccess = c.BumpAccess || !slices.Equal(g, before.Groups)
 	}
+	c.Disabled = p.Disabled
+	c.UpdatedAt = s.o.Now().UTC()
+	// A disabled account's sessions end in the same write that disables it.
+	c.EndSessions = before.Disabled
 	if p.Disabled != nil {
-		set["disabled"] = *p.Disabled
+		c.EndSessions = *p.Disabled
 	}
-	set["updated_at"] = s.o.Now().UTC()
-	update := bson.M{"$set": set}
-	if rightsChanged {
-		update["$inc"] = bson.M{"access_rev": 1}
-	}
-	var u User
-	if err := s.users.FindOneAndUpdate(ctx, bson.M{"_id": id}, update, &u, options.FindOneAndUpdate().SetReturnDocument(options.After)); err != nil {
-		return nil, store.NotFound(err, "user", string(id))
+	u, err := s.b.UpdateUser(ctx, id, c)
+	if err != nil {
+		return nil, err
 	}
 	if u.Disabled {
-		t, _ := store.Tenant(ctx)
-		if err := s.revokeSessions(ctx, t, id, "", "account disabled"); err != nil {
-			return nil, err
-		}
-	} else if rightsChanged {
+		s.revoked(id, "", "account disabled")
+	} else if c.BumpAccess {
 		s.notify(id, anySession, Revocation{Code: CloseRightsChanged, Reason: "role or skill groups changed"})
 	}
-	return &u, nil
+	return u, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // GroupInput creates or edits a skill group.
 type GroupInput struct {
@@ -248,10 +238,7 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*Group, error
 	if in.WebChatHidden != nil {
 		g.WebChatHidden = *in.WebChatHidden
 	}
-	if err := s.groups.InsertOne(ctx, g); err != nil {
-		if store.IsDuplicateKey(err) {
-			return nil, &store.DuplicateError{Kind: "skill group", Field: "name", Value: g.Name}
-		}
+	if err := s.b.InsertGroup(ctx, g); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -259,54 +246,37 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (*Group, error
 
 // GetGroup returns one skill group.
 func (s *Service) GetGroup(ctx context.Context, id GroupID) (*Group, error) {
-	var g Group
-	if err := s.groups.FindOne(ctx, bson.M{"_id": id}, &g); err != nil {
-		return nil, store.NotFound(err, "skill group", string(id))
-	}
-	return &g, nil
+	return s.b.Group(ctx, id)
 }
 
 // ListGroups lists the tenant's skill groups by name.
 func (s *Service) ListGroups(ctx context.Context, includeDisabled bool) ([]Group, error) {
-	f := bson.M{}
-	if !includeDisabled {
-		f["disabled"] = false
+	out, err := s.b.Groups(ctx, includeDisabled)
+	if err != nil {
+		return nil, err
 	}
-	out := []Group{}
-	err := s.groups.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "name", Value: 1}}))
-	return out, err
+	if out == nil {
+		out = []Group{}
+	}
+	return out, nil
 }
 
 // UpdateGroup edits a skill group; empty name and description are kept.
 func (s *Service) UpdateGroup(ctx context.Context, id GroupID, in GroupInput) (*Group, error) {
-	set := bson.M{"updated_at": s.o.Now().UTC()}
+	c := GroupChange{UpdatedAt: s.o.Now().UTC(), Disabled: in.Disabled, WebChatHidden: in.WebChatHidden}
 	if in.Name != "" {
 		if err := checkName("name", in.Name, true, 64); err != nil {
 			return nil, err
 		}
-		set["name"] = strings.TrimSpace(in.Name)
+		c.Name = ptr(strings.TrimSpace(in.Name))
 	}
 	if in.Description != "" {
 		if err := checkName("description", in.Description, false, 500); err != nil {
 			return nil, err
 		}
-		set["description"] = in.Description
+		c.Description = &in.Description
 	}
-	if in.Disabled != nil {
-		set["disabled"] = *in.Disabled
-	}
-	if in.WebChatHidden != nil {
-		set["webchat_hidden"] = *in.WebChatHidden
-	}
-	var g Group
-	err := s.groups.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": set}, &g, options.FindOneAndUpdate().SetReturnDocument(options.After))
-	if err != nil {
-		if store.IsDuplicateKey(err) {
-			return nil, &store.DuplicateError{Kind: "skill group", Field: "name", Value: in.Name}
-		}
-		return nil, store.NotFound(err, "skill group", string(id))
-	}
-	return &g, nil
+	return s.b.UpdateGroup(ctx, id, c)
 }
 
 // LoginQuery filters the login log.
@@ -327,34 +297,16 @@ func (s *Service) ListLogins(ctx context.Context, q LoginQuery) ([]LoginRecord, 
 	if q.Limit > 500 {
 		return nil, "", &ValidationError{Field: "limit", Reason: "must be at most 500"}
 	}
-	f := bson.M{}
-	if q.Username != "" {
-		f["username"] = q.Username
-	}
-	if q.UserID != "" {
-		f["user_id"] = q.UserID
-	}
-	idr := bson.M{}
-	if q.Cursor != "" {
-		idr["$lt"] = q.Cursor
-	}
-	if !q.To.IsZero() {
-		f["time"] = bson.M{"$lte": q.To.UTC()}
-	}
-	if !q.From.IsZero() {
-		if tm, ok := f["time"].(bson.M); ok {
-			tm["$gte"] = q.From.UTC()
-		} else {
-			f["time"] = bson.M{"$gte": q.From.UTC()}
-		}
-	}
-	if len(idr) > 0 {
-		f["_id"] = idr
-	}
-	out := []LoginRecord{}
-	if err := s.logins.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(q.Limit+1))); err != nil {
+	limit := q.Limit
+	q.Limit++ // one more tells whether there is a next page
+	out, err := s.b.Logins(ctx, q)
+	if err != nil {
 		return nil, "", err
 	}
+	if out == nil {
+		out = []LoginRecord{}
+	}
+	q.Limit = limit
 	next := ""
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
@@ -369,11 +321,7 @@ func (s *Service) GetTenant(ctx context.Context) (*Tenant, error) {
 	if !ok {
 		return nil, store.ErrNoTenant
 	}
-	var out Tenant
-	if err := s.tenants.FindOne(ctx, bson.M{"_id": t}).Decode(&out); err != nil {
-		return nil, store.NotFound(err, "tenant", string(t))
-	}
-	return &out, nil
+	return s.b.Tenant(ctx, t)
 }
 
 // TenantPatch edits the context's tenant.
@@ -390,18 +338,18 @@ func (s *Service) UpdateTenant(ctx context.Context, p TenantPatch) (*Tenant, err
 	if !ok {
 		return nil, store.ErrNoTenant
 	}
-	set := bson.M{}
+	var c TenantChange
 	if p.Name != nil {
 		if err := checkName("name", *p.Name, true, 64); err != nil {
 			return nil, err
 		}
-		set["name"] = strings.TrimSpace(*p.Name)
+		c.Name = ptr(strings.TrimSpace(*p.Name))
 	}
 	if p.Title != nil {
 		if err := checkName("title", *p.Title, true, 64); err != nil {
 			return nil, err
 		}
-		set["title"] = strings.TrimSpace(*p.Title)
+		c.Title = ptr(strings.TrimSpace(*p.Title))
 	}
 	if p.HistoryAccess != nil {
 		switch *p.HistoryAccess {
@@ -409,17 +357,12 @@ func (s *Service) UpdateTenant(ctx context.Context, p TenantPatch) (*Tenant, err
 		default:
 			return nil, &ValidationError{Field: "history_access", Reason: "must be related or tenant"}
 		}
-		set["history_access"] = *p.HistoryAccess
+		c.HistoryAccess = p.HistoryAccess
 	}
-	if len(set) == 0 {
+	if c == (TenantChange{}) {
 		return s.GetTenant(ctx)
 	}
-	var out Tenant
-	err := s.tenants.FindOneAndUpdate(ctx, bson.M{"_id": t}, bson.M{"$set": set}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
-	if err != nil {
-		return nil, store.NotFound(err, "tenant", string(t))
-	}
-	return &out, nil
+	return s.b.UpdateTenant(ctx, t, c)
 }
 
 // TenantInput creates a tenant with its first admin.
@@ -450,15 +393,11 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput) (*Tenant, *U
 		return nil, nil, &ValidationError{Field: "admin_user", Reason: "must be 2-64 letters, digits or . _ @ -"}
 	}
 	t := Tenant{ID: store.TenantID(in.ID), Name: strings.TrimSpace(in.Name), Title: in.Title, CreatedAt: s.o.Now().UTC()}
-	if _, err := s.tenants.InsertOne(ctx, t); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
-			return nil, nil, &store.DuplicateError{Kind: "tenant", Field: "id", Value: in.ID}
-		}
+	u, err := s.newUser(store.WithTenant(ctx, t.ID), UserInput{Username: in.AdminUser, Password: in.AdminPassword, Role: RoleAdmin, Name: "Administrator"})
+	if err != nil {
 		return nil, nil, err
 	}
-	u, err := s.CreateUser(store.WithTenant(ctx, t.ID), UserInput{Username: in.AdminUser, Password: in.AdminPassword, Role: RoleAdmin, Name: "Administrator"})
-	if err != nil {
-		_, _ = s.tenants.DeleteOne(ctx, bson.M{"_id": t.ID})
+	if err := s.b.InsertTenant(ctx, t, u); err != nil {
 		return nil, nil, err
 	}
 	return &t, u, nil

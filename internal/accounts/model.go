@@ -135,9 +135,10 @@ type LoginRecord struct {
 	Detail string `bson:"detail,omitempty" json:"detail,omitempty"`
 }
 
-// session is stored under the SHA-256 of its token; the token itself is
-// never stored.
-type session struct {
+// Session is a login session, stored under the SHA-256 of its token (the
+// token itself is never stored). Sessions are global: one is found by its
+// id before its tenant is known.
+type Session struct {
 	ID        string         `bson:"_id"`
 	Tenant    store.TenantID `bson:"tenant"`
 	UserID    UserID         `bson:"user_id"`

@@ -13,9 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/omnihub/hub/internal/ids"
@@ -42,19 +39,18 @@ type Options struct {
 // role takes effect on the next request on every replica sharing the
 // store. Live sockets follow their session with a Watch.
 type Service struct {
-	users, groups, logins *store.Collection
-	tenants, sessions     *mongo.Collection
-	o                     Options
-	lim                   *limiter
-	dummyHash             []byte
-	log                   *slog.Logger
-	attempts              *prometheus.CounterVec
-	w                     watchers
+	b         Backend
+	o         Options
+	lim       *limiter
+	dummyHash []byte
+	log       *slog.Logger
+	attempts  *prometheus.CounterVec
+	w         watchers
 }
 
-// New prepares the collections (indexes, default tenant) and returns the
-// service.
-func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
+// New purges expired sessions, makes the default tenant if there is none
+// and returns the service over b.
+func New(ctx context.Context, b Backend, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -74,9 +70,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	s := &Service{
-		users: db.Collection("users"), groups: db.Collection("groups"), logins: db.Collection("login_log"),
-		tenants: db.Global("tenants"), sessions: db.Global("sessions"),
-		o: o, lim: newLimiter(o.Limits), log: o.Logger.With("component", "accounts"),
+		b: b, o: o, lim: newLimiter(o.Limits), log: o.Logger.With("component", "accounts"),
 		w: watchers{byUser: map[UserID]map[*Watch]struct{}{}},
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hub", Subsystem: "auth", Name: "login_attempts_total",
@@ -91,27 +85,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
 		return nil, err
 	}
 	s.dummyHash = h
-	if err := s.users.EnsureIndexes(ctx,
-		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "username", Value: 1}}, Options: options.Index().SetUnique(true)},
-		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "groups.group_id", Value: 1}}},
-	); err != nil {
-		return nil, err
-	}
-	if err := s.groups.EnsureIndexes(ctx,
-		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "name", Value: 1}}, Options: options.Index().SetUnique(true)},
-	); err != nil {
-		return nil, err
-	}
-	if err := s.logins.EnsureIndexes(ctx,
-		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "_id", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "tenant", Value: 1}, {Key: "username", Value: 1}, {Key: "_id", Value: -1}}},
-	); err != nil {
-		return nil, err
-	}
-	if _, err := s.sessions.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}}}); err != nil {
-		return nil, fmt.Errorf("accounts: session index: %w", err)
-	}
-	if _, err := s.sessions.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": o.Now()}}); err != nil {
+	if _, err := b.PurgeSessions(ctx, o.Now()); err != nil {
 		return nil, fmt.Errorf("accounts: purge sessions: %w", err)
 	}
 	if err := s.ensureTenant(ctx, Tenant{ID: store.DefaultTenant, Name: "Default", Title: "Omnihub 全媒体客服"}); err != nil {
@@ -122,8 +96,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*Service, error) {
 
 func (s *Service) ensureTenant(ctx context.Context, t Tenant) error {
 	t.CreatedAt = s.o.Now().UTC()
-	_, err := s.tenants.InsertOne(ctx, t)
-	if err != nil && !mongo.IsDuplicateKeyError(err) {
+	err := s.b.InsertTenant(ctx, t, nil)
+	if err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return fmt.Errorf("accounts: create tenant: %w", err)
 	}
 	return nil
@@ -157,8 +131,8 @@ func (s *Service) hash(field, pw string) ([]byte, error) {
 // empty password is generated; the caller prints it once.
 func (s *Service) BootstrapAdmin(ctx context.Context, username, password string) (created bool, pw string, err error) {
 	ctx = store.WithTenant(ctx, store.DefaultTenant)
-	n, err := s.users.CountDocuments(ctx, bson.M{"role": RoleAdmin})
-	if err != nil || n > 0 {
+	has, err := s.b.HasRole(ctx, RoleAdmin)
+	if err != nil || has {
 		return false, "", err
 	}
 	if password == "" {
@@ -197,18 +171,20 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 	userKey := string(r.Tenant) + "/" + strings.ToLower(uname)
 	now := s.o.Now()
 	var known bool
-	if err := s.tenants.FindOne(ctx, bson.M{"_id": r.Tenant}).Err(); err == nil {
+	if _, err := s.b.Tenant(ctx, r.Tenant); err == nil {
 		known = true
-	} else if !errors.Is(err, mongo.ErrNoDocuments) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return LoginResult{}, err
 	}
 	tctx := store.WithTenant(ctx, r.Tenant)
-	record := func(o Outcome, uid UserID, detail string) error {
+	// record files the attempt in the login log and, on success, opens
+	// sess in the same write.
+	record := func(o Outcome, uid UserID, detail string, sess *Session) error {
 		s.attempts.WithLabelValues(string(o)).Inc()
 		if !known {
 			return nil // no tenant to file it under
 		}
-		return s.logins.InsertOne(tctx, LoginRecord{ID: ids.NewAt(now), Username: uname, UserID: uid, Time: now.UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512), Outcome: o, Detail: detail})
+		return s.b.InsertLogin(tctx, LoginRecord{ID: ids.NewAt(now), Username: uname, UserID: uid, Time: now.UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512), Outcome: o, Detail: detail}, sess)
 	}
 	// failed counts a failure and warns when it starts a pause, a refused
 	// source or a slowed-down user (each refused attempt is in the login
@@ -227,7 +203,7 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 	}
 	v := s.lim.check(now, userKey, r.IP)
 	if v.retryAfter > 0 {
-		if err := record(OutcomeRateLimited, "", v.limit); err != nil {
+		if err := record(OutcomeRateLimited, "", v.limit, nil); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, &RateLimitedError{RetryAfter: v.retryAfter}
@@ -241,45 +217,42 @@ func (s *Service) Login(ctx context.Context, r LoginRequest) (LoginResult, error
 		case <-t.C:
 		}
 	}
-	var u User
+	var u *User
 	err := errors.New("unknown tenant")
 	if known && uname != "" {
-		err = s.users.FindOne(tctx, bson.M{"username": uname}, &u)
+		u, err = s.b.UserByName(tctx, uname)
 	}
 	if err != nil {
-		if known && !errors.Is(err, mongo.ErrNoDocuments) {
+		if known && uname != "" && !errors.Is(err, store.ErrNotFound) {
 			return LoginResult{}, err
 		}
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(r.Password)) // same time as a real check
 		failed()
-		if err := record(OutcomeUnknownUser, "", ""); err != nil {
+		if err := record(OutcomeUnknownUser, "", "", nil); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrBadCredentials
 	}
 	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(r.Password)) != nil {
 		failed()
-		if err := record(OutcomeBadPassword, u.ID, ""); err != nil {
+		if err := record(OutcomeBadPassword, u.ID, "", nil); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrBadCredentials
 	}
 	if u.Disabled {
-		if err := record(OutcomeDisabled, u.ID, ""); err != nil {
+		if err := record(OutcomeDisabled, u.ID, "", nil); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrDisabled
 	}
 	s.lim.success(userKey, r.IP)
 	token := ids.Token(32)
-	sess := session{ID: hashToken(token), Tenant: r.Tenant, UserID: u.ID, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.o.SessionTTL).UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512)}
-	if _, err := s.sessions.InsertOne(ctx, sess); err != nil {
+	sess := Session{ID: hashToken(token), Tenant: r.Tenant, UserID: u.ID, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.o.SessionTTL).UTC(), IP: r.IP, UserAgent: truncate(r.UserAgent, 512)}
+	if err := record(OutcomeSuccess, u.ID, "", &sess); err != nil {
 		return LoginResult{}, fmt.Errorf("accounts: open session: %w", err)
 	}
-	if err := record(OutcomeSuccess, u.ID, ""); err != nil {
-		return LoginResult{}, err
-	}
-	return LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, Principal: principalOf(r.Tenant, &u)}, nil
+	return LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, Principal: principalOf(r.Tenant, u)}, nil
 }
 
 func principalOf(t store.TenantID, u *User) Principal {
@@ -306,20 +279,20 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		return Principal{}, ErrUnauthenticated
 	}
 	key := hashToken(token)
-	var sess session
-	if err := s.sessions.FindOne(ctx, bson.M{"_id": key}).Decode(&sess); err != nil {
-		if errors.Is(err, mongo.ErrNoDocuments) {
+	sess, err := s.b.Session(ctx, key)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			return Principal{}, ErrUnauthenticated
 		}
 		return Principal{}, err
 	}
 	if !s.o.Now().Before(sess.ExpiresAt) {
-		_, _ = s.sessions.DeleteOne(ctx, bson.M{"_id": key})
+		_, _ = s.b.DeleteSession(ctx, key)
 		return Principal{}, ErrUnauthenticated
 	}
-	var u User
-	if err := s.users.FindOne(store.WithTenant(ctx, sess.Tenant), bson.M{"_id": sess.UserID}, &u); err != nil {
-		if errors.Is(err, mongo.ErrNoDocuments) {
+	u, err := s.b.User(store.WithTenant(ctx, sess.Tenant), sess.UserID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			return Principal{}, ErrUnauthenticated
 		}
 		return Principal{}, err
@@ -327,15 +300,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if u.Disabled {
 		return Principal{}, ErrUnauthenticated
 	}
-	return principalOf(sess.Tenant, &u), nil
+	return principalOf(sess.Tenant, u), nil
 }
 
 // Logout ends the session of token and closes its live sockets.
 func (s *Service) Logout(ctx context.Context, token string) error {
 	key := hashToken(token)
-	var sess session
-	err := s.sessions.FindOneAndDelete(ctx, bson.M{"_id": key}).Decode(&sess)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	sess, err := s.b.DeleteSession(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -345,29 +317,20 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return nil
 }
 
-// revokeSessions ends every session of a user except keepToken's, and
-// closes their live sockets on this replica with why (other replicas'
-// sockets find out at their next recheck).
-func (s *Service) revokeSessions(ctx context.Context, t store.TenantID, uid UserID, keepToken, why string) error {
-	filter := bson.M{"tenant": t, "user_id": uid}
-	keep := ""
-	if keepToken != "" {
-		keep = hashToken(keepToken)
-		filter["_id"] = bson.M{"$ne": keep}
-	}
-	// Sockets first: from here on their input is refused, so nothing the
-	// user sends after this call returns is stored.
+// revoked closes the live sockets on this replica of a user whose sessions
+// (all but keep, a session id) just ended, saying why (other replicas'
+// sockets find out at their next recheck). The sessions are gone from the
+// store before this runs, so a socket that reconnects is refused.
+func (s *Service) revoked(uid UserID, keep, why string) {
 	s.notify(uid, func(sid string) bool { return sid != keep }, Revocation{Code: CloseSessionEnded, Reason: why})
-	_, err := s.sessions.DeleteMany(ctx, filter)
-	return err
 }
 
 // ChangePassword changes the caller's password after checking the old one;
 // the caller's other sessions end.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, currentToken, oldPW, newPW string) error {
-	var u User
-	if err := s.users.FindOne(ctx, bson.M{"_id": p.UserID}, &u); err != nil {
-		return store.NotFound(err, "user", string(p.UserID))
+	u, err := s.b.User(ctx, p.UserID)
+	if err != nil {
+		return err
 	}
 	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(oldPW)) != nil {
 		return &ValidationError{Field: "old_password", Reason: "is not your current password"}
@@ -380,10 +343,15 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, currentToken,
 		return err
 	}
 	now := s.o.Now().UTC()
-	if _, err := s.users.UpdateOne(ctx, bson.M{"_id": p.UserID}, bson.M{"$set": bson.M{"password_hash": h, "password_changed_at": now, "updated_at": now}}); err != nil {
+	keep := ""
+	if currentToken != "" {
+		keep = hashToken(currentToken)
+	}
+	if _, err := s.b.UpdateUser(ctx, p.UserID, UserChange{PasswordHash: h, PasswordChangedAt: now, UpdatedAt: now, EndSessions: true, KeepSession: keep}); err != nil {
 		return err
 	}
-	return s.revokeSessions(ctx, p.Tenant, p.UserID, currentToken, "password changed")
+	s.revoked(p.UserID, keep, "password changed")
+	return nil
 }
 
 // ResetPassword sets a user's password (admin); all their sessions end.
@@ -393,13 +361,9 @@ func (s *Service) ResetPassword(ctx context.Context, id UserID, newPW string) er
 		return err
 	}
 	now := s.o.Now().UTC()
-	res, err := s.users.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"password_hash": h, "password_changed_at": now, "updated_at": now}})
-	if err != nil {
+	if _, err := s.b.UpdateUser(ctx, id, UserChange{PasswordHash: h, PasswordChangedAt: now, UpdatedAt: now, EndSessions: true}); err != nil {
 		return err
 	}
-	if res.MatchedCount == 0 {
-		return &store.NotFoundError{Kind: "user", ID: string(id)}
-	}
-	t, _ := store.Tenant(ctx)
-	return s.revokeSessions(ctx, t, id, "", "password reset")
+	s.revoked(id, "", "password reset")
+	return nil
 }

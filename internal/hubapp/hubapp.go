@@ -32,6 +32,8 @@ import (
 	"github.com/omnihub/hub/kb"
 	"github.com/omnihub/hub/kb/search"
 	"github.com/omnihub/hub/kb/zh"
+	"github.com/omnihub/hub/storage/mongo"
+	"github.com/omnihub/hub/storage/sqlite"
 	"github.com/omnihub/hub/workspace"
 	"github.com/omnihub/hub/workspace/web"
 )
@@ -107,7 +109,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 			_ = h.closeStores(context.Background())
 		}
 	}()
-	h.Accounts, err = accounts.New(ctx, h.db, accounts.Options{BcryptCost: o.BcryptCost, Limits: o.Limits, SessionTTL: cfg.SessionTTL, RecheckEvery: o.SessionRecheck, Logger: o.Logger, Registerer: h.reg})
+	var accountsStore accounts.Backend
+	if h.sql != nil {
+		accountsStore, err = sqlite.NewAccounts(ctx, h.sql)
+	} else {
+		accountsStore, err = mongo.NewAccounts(ctx, h.db)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h.Accounts, err = accounts.New(ctx, accountsStore, accounts.Options{BcryptCost: o.BcryptCost, Limits: o.Limits, SessionTTL: cfg.SessionTTL, RecheckEvery: o.SessionRecheck, Logger: o.Logger, Registerer: h.reg})
 	if err != nil {
 		return nil, err
 	}

@@ -11,15 +11,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/ids"
-	"github.com/omnihub/hub/internal/store"
 )
 
 // QuickReply is a canned answer. Owner "" means a team reply, shared by the
@@ -42,14 +38,40 @@ type DispositionCode struct {
 	Order    int      `bson:"order" json:"order"`
 }
 
-// Service stores both.
-type Service struct {
-	replies, codes *store.Collection
+// Backend is the store the service needs (storage/sqlite, storage/mongo;
+// both held to agentkittest.Run). Every method is scoped to the tenant of
+// the context (store.WithTenant; without one: store.ErrNoTenant). A missing
+// record is a *store.NotFoundError.
+type Backend interface {
+	// Replies lists the team replies and owner's personal replies, by
+	// shortcut.
+	Replies(ctx context.Context, owner string) ([]QuickReply, error)
+	// Reply reads one reply.
+	Reply(ctx context.Context, id string) (*QuickReply, error)
+	// InsertReply adds a reply (a team reply has no owner).
+	InsertReply(ctx context.Context, r QuickReply) error
+	// ReplaceReply replaces the reply r.ID.
+	ReplaceReply(ctx context.Context, r QuickReply) error
+	// DeleteReply removes a reply.
+	DeleteReply(ctx context.Context, id string) error
+	// Codes lists the disposition codes by order, then purpose.
+	Codes(ctx context.Context) ([]DispositionCode, error)
+	// InsertCode adds a code.
+	InsertCode(ctx context.Context, c DispositionCode) error
+	// ReplaceCode replaces the code c.ID.
+	ReplaceCode(ctx context.Context, c DispositionCode) error
+	// DeleteCode removes a code.
+	DeleteCode(ctx context.Context, id string) error
 }
 
-// New returns the service.
-func New(db *store.DB) *Service {
-	return &Service{replies: db.Collection("quick_replies"), codes: db.Collection("disposition_codes")}
+// Service stores both.
+type Service struct {
+	b Backend
+}
+
+// New returns the service over b.
+func New(b Backend) *Service {
+	return &Service{b: b}
 }
 
 // FieldError names a bad field.
@@ -68,15 +90,12 @@ func staff(p accounts.Principal) bool {
 
 // Replies lists the caller's personal replies and the team's, by shortcut.
 func (s *Service) Replies(ctx context.Context, p accounts.Principal) ([]QuickReply, error) {
-	var all []QuickReply
-	if err := s.replies.FindAll(ctx, nil, &all, options.Find().SetSort(bson.D{{Key: "shortcut", Value: 1}})); err != nil {
+	out, err := s.b.Replies(ctx, string(p.UserID))
+	if err != nil {
 		return nil, err
 	}
-	out := []QuickReply{}
-	for _, r := range all {
-		if r.Team || r.Owner == string(p.UserID) {
-			out = append(out, r)
-		}
+	if out == nil {
+		out = []QuickReply{}
 	}
 	return out, nil
 }
@@ -107,20 +126,26 @@ func (s *Service) SaveReply(ctx context.Context, p accounts.Principal, r QuickRe
 	r.UpdatedAt = time.Now().UTC()
 	if r.ID == "" {
 		r.ID = ids.New()
+		// A team reply belongs to no one; a personal one to its author,
+		// whatever the request said.
+		r.Owner = ""
 		if !r.Team {
 			r.Owner = string(p.UserID)
 		}
-		return &r, s.replies.InsertOne(ctx, r)
+		if err := s.b.InsertReply(ctx, r); err != nil {
+			return nil, err
+		}
+		return &r, nil
 	}
-	var old QuickReply
-	if err := s.replies.FindOne(ctx, bson.M{"_id": r.ID}, &old); err != nil {
-		return nil, store.NotFound(err, "quick reply", r.ID)
+	old, err := s.b.Reply(ctx, r.ID)
+	if err != nil {
+		return nil, err
 	}
 	if (old.Team && !staff(p)) || (!old.Team && old.Owner != string(p.UserID)) {
 		return nil, httpapi.Forbidden("not your quick reply")
 	}
 	r.Owner, r.Team = old.Owner, old.Team
-	if _, err := s.replies.ReplaceOne(ctx, bson.M{"_id": r.ID}, r); err != nil {
+	if err := s.b.ReplaceReply(ctx, r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -128,22 +153,26 @@ func (s *Service) SaveReply(ctx context.Context, p accounts.Principal, r QuickRe
 
 // DeleteReply removes a reply the caller may manage.
 func (s *Service) DeleteReply(ctx context.Context, p accounts.Principal, id string) error {
-	var old QuickReply
-	if err := s.replies.FindOne(ctx, bson.M{"_id": id}, &old); err != nil {
-		return store.NotFound(err, "quick reply", id)
+	old, err := s.b.Reply(ctx, id)
+	if err != nil {
+		return err
 	}
 	if (old.Team && !staff(p)) || (!old.Team && old.Owner != string(p.UserID)) {
 		return httpapi.Forbidden("not your quick reply")
 	}
-	_, err := s.replies.DeleteOne(ctx, bson.M{"_id": id})
-	return err
+	return s.b.DeleteReply(ctx, id)
 }
 
 // Codes lists the disposition codes in order.
 func (s *Service) Codes(ctx context.Context) ([]DispositionCode, error) {
-	out := []DispositionCode{}
-	err := s.codes.FindAll(ctx, nil, &out, options.Find().SetSort(bson.D{{Key: "order", Value: 1}, {Key: "purpose", Value: 1}}))
-	return out, err
+	out, err := s.b.Codes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []DispositionCode{}
+	}
+	return out, nil
 }
 
 // SaveCode creates (empty ID) or replaces a disposition code (admin).
@@ -163,25 +192,20 @@ func (s *Service) SaveCode(ctx context.Context, c DispositionCode) (*Disposition
 	}
 	if c.ID == "" {
 		c.ID = ids.New()
-		return &c, s.codes.InsertOne(ctx, c)
+		if err := s.b.InsertCode(ctx, c); err != nil {
+			return nil, err
+		}
+		return &c, nil
 	}
-	res, err := s.codes.ReplaceOne(ctx, bson.M{"_id": c.ID}, c)
-	if err != nil {
+	if err := s.b.ReplaceCode(ctx, c); err != nil {
 		return nil, err
-	}
-	if res.MatchedCount == 0 {
-		return nil, &store.NotFoundError{Kind: "disposition code", ID: c.ID}
 	}
 	return &c, nil
 }
 
 // DeleteCode removes a disposition code (admin).
 func (s *Service) DeleteCode(ctx context.Context, id string) error {
-	n, err := s.codes.DeleteOne(ctx, bson.M{"_id": id})
-	if err == nil && n == 0 {
-		return &store.NotFoundError{Kind: "disposition code", ID: id}
-	}
-	return err
+	return s.b.DeleteCode(ctx, id)
 }
 
 // Mount registers the routes on the authenticated /api/v1 router.

@@ -65,6 +65,7 @@ type Hub struct {
 	Convo    *convo.Service
 	WebChat  *webchat.Service
 	KB       *kb.Service
+	agentKit *agentkit.Service
 	app      *fiber.App
 	ln       net.Listener
 	reg      *prometheus.Registry
@@ -147,6 +148,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 		return nil, fmt.Errorf("knowledge base: %w", err)
 	}
 	h.Convo = convo.New(h.History, h.ACD, h.Accounts, o.Logger)
+	var kitStore agentkit.Backend
+	if h.sql != nil {
+		kitStore, err = sqlite.NewAgentKit(ctx, h.sql)
+	} else {
+		kitStore, err = mongo.NewAgentKit(ctx, h.db)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h.agentKit = agentkit.New(kitStore)
 	h.WebChat, err = webchat.New(ctx, h.db, h.History, h.Convo, h.Accounts, h.ACD, h.KB, o.Logger)
 	if err != nil {
 		return nil, err
@@ -228,7 +239,7 @@ func (h *Hub) newApp() *fiber.App {
 		Origins: httpapi.NewOrigins(h.cfg.PublicURL, config.List(h.cfg.AllowedOrigins))}).Mount(api)
 	h.ACD.Mount(auth)
 	h.Convo.Mount(auth)
-	agentkit.New(h.db).Mount(auth)
+	h.agentKit.Mount(auth)
 	h.KB.Mount(auth)
 	h.WebChat.MountAdmin(auth)
 	web.Mount(app)

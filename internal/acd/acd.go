@@ -13,13 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/store"
@@ -51,11 +46,11 @@ type Options struct {
 
 // Service owns the tenants' engines and their timer goroutines.
 type Service struct {
-	dir                                       Directory
-	events, tasks, agents, groupCfg, agentCfg *store.Collection
-	log                                       *slog.Logger
-	now                                       func() time.Time
-	tmpl                                      routing.Options
+	dir  Directory
+	b    Backend
+	log  *slog.Logger
+	now  func() time.Time
+	tmpl routing.Options
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -93,8 +88,9 @@ type tenantEngine struct {
 	conns map[routing.AgentID]int // open live connections per agent
 }
 
-// New prepares the collections. Close stops the timer goroutines.
-func New(ctx context.Context, db *store.DB, dir Directory, o Options) (*Service, error) {
+// New returns the service over the backend b. Close stops the timer
+// goroutines.
+func New(ctx context.Context, b Backend, dir Directory, o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -104,21 +100,8 @@ func New(ctx context.Context, db *store.DB, dir Directory, o Options) (*Service,
 	if o.PresenceGrace != 0 {
 		o.Engine.PresenceGrace = o.PresenceGrace
 	}
-	s := &Service{dir: dir, events: db.Collection("routing_events"), tasks: db.Collection("routing_tasks"),
-		agents: db.Collection("routing_agents"), groupCfg: db.Collection("routing_group_settings"),
-		agentCfg: db.Collection("routing_agent_settings"), log: o.Logger.With("component", "acd"), now: o.Now,
+	s := &Service{dir: dir, b: b, log: o.Logger.With("component", "acd"), now: o.Now,
 		tmpl: o.Engine, tenants: map[store.TenantID]*tenantEngine{}}
-	t := bson.E{Key: "tenant", Value: 1}
-	if err := s.events.EnsureIndexes(ctx,
-		mongo.IndexModel{Keys: bson.D{t, {Key: "seq", Value: 1}}},
-		mongo.IndexModel{Keys: bson.D{t, {Key: "taskid", Value: 1}}},
-		mongo.IndexModel{Keys: bson.D{t, {Key: "agentid", Value: 1}, {Key: "time", Value: 1}}},
-	); err != nil {
-		return nil, err
-	}
-	if err := s.tasks.EnsureIndexes(ctx, mongo.IndexModel{Keys: bson.D{t, {Key: "status", Value: 1}}}); err != nil {
-		return nil, err
-	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -158,114 +141,24 @@ func (s *Service) engine(ctx context.Context) (*tenantEngine, error) {
 	return te, nil
 }
 
-// eventDoc is a persisted routing event. The event is inlined with the
-// driver's default field names (lower-cased Go names: seq, type, taskid,
-// agentid...).
-type eventDoc struct {
-	ID            string `bson:"_id"`
-	routing.Event `bson:",inline"`
-}
-
-// taskDoc is a task's persisted state, enough to restore it.
-type taskDoc struct {
-	ID            string    `bson:"_id"`
-	Channel       string    `bson:"channel"`
-	Group         string    `bson:"group"`
-	Priority      int       `bson:"priority"` // base priority, before boosts
-	EnqueuedAt    time.Time `bson:"enqueued_at"`
-	Seq           uint64    `bson:"seq"`
-	Contact       string    `bson:"contact,omitempty"`
-	LastAgent     string    `bson:"last_agent,omitempty"`
-	RequiredLevel int       `bson:"required_level,omitempty"`
-	Status        string    `bson:"status"`
-	Agents        []string  `bson:"agents"`
-	AcceptedAt    time.Time `bson:"accepted_at,omitempty"`
-	UpdatedAt     time.Time `bson:"updated_at"`
-}
-
-// agentDoc is an agent's persisted state.
-type agentDoc struct {
-	ID                  string    `bson:"_id"`
-	State               string    `bson:"state"`
-	Reason              string    `bson:"reason"`
-	Since               time.Time `bson:"since"`
-	Until               time.Time `bson:"until,omitempty"`
-	HandledToday        int       `bson:"handled_today"`
-	PendingDispositions []string  `bson:"pending_dispositions"`
-}
-
-type settingsDoc[T any] struct {
-	ID       string `bson:"_id"`
-	Settings T      `bson:"settings"`
-}
-
-// settingsKey is the store id of a group's or an agent's routing settings,
-// "<tenant>/<id>". Group and user ids come from requests, so a document
-// keyed by the bare id could be created first by another tenant, after
-// which the owner could never write its own (the store refuses a write by
-// id to another tenant's document); ids "<tenant>/..." are reserved to
-// that tenant by internal/store. Settings stored under the bare id by an
-// earlier version are still read (loadSettings) and move on the next save
-// (saveSettings).
-func settingsKey(ctx context.Context, id string) (string, error) {
-	t, ok := store.Tenant(ctx)
-	if !ok {
-		return "", store.ErrNoTenant
-	}
-	return string(t) + "/" + id, nil
-}
-
-func loadSettings[T any](ctx context.Context, c *store.Collection, id string) (T, error) {
-	var d settingsDoc[T]
-	key, err := settingsKey(ctx, id)
-	if err != nil {
-		return d.Settings, err
-	}
-	err = c.FindOne(ctx, bson.M{"_id": key}, &d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		err = c.FindOne(ctx, bson.M{"_id": id}, &d)
-	}
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d.Settings, nil
-	}
-	return d.Settings, err
-}
-
-func saveSettings(ctx context.Context, c *store.Collection, id string, v any) error {
-	key, err := settingsKey(ctx, id)
-	if err != nil {
-		return err
-	}
-	res, err := c.UpdateOne(ctx, bson.M{"_id": key}, bson.M{"$set": bson.M{"settings": v}}, options.UpdateOne().SetUpsert(true))
-	if err != nil {
-		return err
-	}
-	if res.MatchedCount == 0 && res.UpsertedCount == 0 {
-		return fmt.Errorf("acd: settings of %s not saved", id) // cannot happen: the key is the tenant's
-	}
-	// Drop the copy under the bare id, if any (only the context tenant's).
-	_, err = c.DeleteOne(ctx, bson.M{"_id": id})
-	return err
-}
-
 func (s *Service) groupSettings(ctx context.Context, id string) (GroupSettings, error) {
-	return loadSettings[GroupSettings](ctx, s.groupCfg, id)
+	return s.b.GroupSettings(ctx, id)
 }
 
 func (s *Service) agentSettings(ctx context.Context, id string) (AgentSettings, error) {
-	return loadSettings[AgentSettings](ctx, s.agentCfg, id)
+	return s.b.AgentSettings(ctx, id)
 }
 
 func (s *Service) load(ctx context.Context, t store.TenantID) (*tenantEngine, error) {
 	o := s.tmpl
 	o.Now = s.now
 	o.Outbox = false
-	var last []eventDoc
-	if err := s.events.FindAll(ctx, nil, &last, options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(1)); err != nil {
+	last, err := s.b.LastSeq(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if len(last) > 0 {
-		o.FirstSeq = last[0].Seq + 1
+	if last > 0 {
+		o.FirstSeq = last + 1
 	}
 	eng, err := routing.New(o)
 	if err != nil {
@@ -293,38 +186,30 @@ func (s *Service) load(ctx context.Context, t store.TenantID) (*tenantEngine, er
 	if err := eng.BeginRestore(); err != nil {
 		return nil, err
 	}
-	var agents []agentDoc
-	if err := s.agents.FindAll(ctx, bson.M{"state": bson.M{"$ne": string(routing.StateSignedOut)}}, &agents); err != nil {
+	agents, err := s.b.ActiveAgents(ctx)
+	if err != nil {
 		return nil, err
 	}
 	for _, a := range agents {
-		r := routing.AgentRestore{ID: routing.AgentID(a.ID), State: routing.AgentState(a.State), Reason: a.Reason, Since: a.Since, Until: a.Until, HandledToday: a.HandledToday}
-		for _, p := range a.PendingDispositions {
-			r.PendingDispositions = append(r.PendingDispositions, routing.TaskID(p))
-		}
-		if err := eng.RestoreAgent(r); err != nil {
+		if err := eng.RestoreAgent(a); err != nil {
 			s.log.Warn("agent state not restored", "agent", a.ID, "err", err)
 		}
 	}
-	var tasks []taskDoc
-	live := bson.A{string(routing.TaskQueued), string(routing.TaskOffered), string(routing.TaskAssigned)}
-	if err := s.tasks.FindAll(ctx, bson.M{"status": bson.M{"$in": live}}, &tasks, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}})); err != nil {
+	tasks, err := s.b.LiveTasks(ctx)
+	if err != nil {
 		return nil, err
 	}
 	for _, d := range tasks {
-		if d.ID, err = s.migrateTask(ctx, t, d); err != nil {
-			return nil, err
-		}
-		spec := d.spec()
-		if d.Status == string(routing.TaskAssigned) && len(d.Agents) == 1 {
-			if err := eng.RestoreAssigned(spec, routing.AgentID(d.Agents[0]), d.AcceptedAt); err == nil {
+		spec := d.Spec
+		if d.Status == routing.TaskAssigned && len(d.Agents) == 1 {
+			if err := eng.RestoreAssigned(spec, d.Agents[0], d.AcceptedAt); err == nil {
 				continue
 			} else {
-				s.log.Warn("assigned task re-queued", "task", d.ID, "err", err)
+				s.log.Warn("assigned task re-queued", "task", spec.ID, "err", err)
 			}
 		}
 		if _, _, err := eng.Enqueue(spec); err != nil {
-			s.log.Warn("task not restored", "task", d.ID, "err", err)
+			s.log.Warn("task not restored", "task", spec.ID, "err", err)
 		}
 	}
 	evs, err := eng.EndRestore()
@@ -334,37 +219,6 @@ func (s *Service) load(ctx context.Context, t store.TenantID) (*tenantEngine, er
 	s.commit(ctx, te, evs, nil)
 	s.log.Info("routing loaded", "tenant", t, "groups", len(groups), "agents", len(users), "agents_restored", len(agents), "tasks_restored", len(tasks))
 	return te, nil
-}
-
-// taskKey is the store id of a task's state, "<tenant>/<task>". Task ids
-// may come from a request (POST /routing/tasks names its own), so a
-// document keyed by the bare id could already exist for another tenant:
-// the store then refuses the write (ids are checked against the document's
-// tenant) and the task's state would silently never be saved. Ids
-// "<tenant>/..." are reserved to that tenant by internal/store.
-func taskKey(t store.TenantID, id routing.TaskID) string { return string(t) + "/" + string(id) }
-
-// migrateTask returns the task id of a live task's document; one stored by
-// an earlier version under the bare task id moves to taskKey.
-func (s *Service) migrateTask(ctx context.Context, t store.TenantID, d taskDoc) (string, error) {
-	if id, ok := strings.CutPrefix(d.ID, string(t)+"/"); ok {
-		return id, nil
-	}
-	id := d.ID
-	d.ID = taskKey(t, routing.TaskID(id))
-	if err := s.tasks.InsertOne(ctx, d); err != nil && !store.IsDuplicateKey(err) {
-		return "", fmt.Errorf("move task %s: %w", id, err)
-	}
-	if _, err := s.tasks.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
-		return "", fmt.Errorf("move task %s: %w", id, err)
-	}
-	return id, nil
-}
-
-func (d taskDoc) spec() routing.TaskSpec {
-	return routing.TaskSpec{ID: routing.TaskID(d.ID), Channel: routing.Channel(d.Channel), Group: routing.GroupID(d.Group),
-		Priority: d.Priority, EnqueuedAt: d.EnqueuedAt, Seq: d.Seq, Contact: routing.ContactID(d.Contact),
-		LastAgent: routing.AgentID(d.LastAgent), RequiredLevel: d.RequiredLevel}
 }
 
 func (s *Service) applyGroup(ctx context.Context, te *tenantEngine, id accounts.GroupID) error {
@@ -430,32 +284,48 @@ func (s *Service) drive(te *tenantEngine) {
 	}
 }
 
-// commit persists events and the state they changed, then publishes them
-// to live subscribers and wakes the timer goroutine. It is called after
-// every engine call, before the API answers.
-func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Event, specs map[routing.TaskID]routing.TaskSpec) error {
-	if len(evs) == 0 && len(specs) == 0 {
+// extra is what a commit stores besides the events and the state they
+// changed: the specs of tasks the step enqueued, settings saved with it.
+type extra struct {
+	specs map[routing.TaskID]routing.TaskSpec
+	group *GroupSettingsChange
+	agent *AgentSettingsChange
+}
+
+// commit persists events and the state they changed (one Backend.Commit:
+// one transaction on the embedded store), then publishes them to live
+// subscribers and wakes the timer goroutine. It is called after every
+// engine call, before the API answers. x may be nil.
+func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Event, x *extra) error {
+	if x == nil {
+		x = &extra{}
+	}
+	if len(evs) == 0 && len(x.specs) == 0 && x.group == nil && x.agent == nil {
 		return nil
 	}
 	te.pmu.Lock()
 	defer te.pmu.Unlock()
 	ctx = context.WithoutCancel(ctx)
-	docs := make([]any, len(evs))
 	tasks := map[routing.TaskID]routing.EventType{}
+	var taskOrder []routing.TaskID
 	accepted := map[routing.TaskID]time.Time{}
 	agents := map[routing.AgentID]bool{}
+	var agentOrder []routing.AgentID
 	groups := map[routing.GroupID]bool{}
-	for i, e := range evs {
-		docs[i] = eventDoc{ID: fmt.Sprintf("%s/%020d", te.id, e.Seq), Event: e}
+	for _, e := range evs {
 		if e.TaskID != "" {
+			if _, seen := tasks[e.TaskID]; !seen {
+				taskOrder = append(taskOrder, e.TaskID)
+			}
 			tasks[e.TaskID] = e.Type
 			if e.Type == routing.EventOfferAccepted {
 				accepted[e.TaskID] = e.Time
 			}
 		}
 		for _, a := range []routing.AgentID{e.AgentID, e.FromAgent, e.ToAgent} {
-			if a != "" {
+			if a != "" && !agents[a] {
 				agents[a] = true
+				agentOrder = append(agentOrder, a)
 			}
 		}
 		for _, g := range []routing.GroupID{e.GroupID, e.FromGroup, e.ToGroup} {
@@ -464,38 +334,22 @@ func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Ev
 			}
 		}
 	}
-	var firstErr error
-	keep := func(err error) {
-		if err != nil && firstErr == nil {
-			firstErr = err
-			s.log.Error("routing state not persisted", "tenant", te.id, "err", err)
-		}
-	}
-	if len(docs) > 0 {
-		keep(s.events.InsertMany(ctx, docs))
-	}
+	st := Step{Events: evs, Group: x.group, Agent: x.agent}
 	now := s.now().UTC()
-	for id, last := range tasks {
-		set := bson.M{"updated_at": now}
+	for _, id := range taskOrder {
+		u := TaskUpdate{ID: id, UpdatedAt: now, AcceptedAt: accepted[id]}
 		if snap, err := te.eng.Task(id); err == nil {
-			set["status"] = string(snap.Status)
-			set["group"] = string(snap.Group)
-			set["agents"] = agentStrings(snap.Agents)
+			u.Status, u.Group, u.Agents = snap.Status, snap.Group, snap.Agents
 		} else {
-			set["status"] = terminalStatus(last)
+			u.Status = terminalStatus(tasks[id])
 		}
-		if at, ok := accepted[id]; ok {
-			set["accepted_at"] = at
+		if sp, ok := x.specs[id]; ok {
+			sp.Seq = firstSeq(evs, id)
+			u.Spec = &sp
 		}
-		upd := bson.M{"$set": set}
-		if sp, ok := specs[id]; ok {
-			upd["$setOnInsert"] = bson.M{"channel": string(sp.Channel), "priority": sp.Priority, "enqueued_at": sp.EnqueuedAt,
-				"seq": firstSeq(evs, id), "contact": string(sp.Contact), "last_agent": string(sp.LastAgent), "required_level": sp.RequiredLevel}
-		}
-		_, err := s.tasks.UpdateOne(ctx, bson.M{"_id": taskKey(te.id, id)}, upd, options.UpdateOne().SetUpsert(true))
-		keep(err)
+		st.Tasks = append(st.Tasks, u)
 	}
-	for id := range agents {
+	for _, id := range agentOrder {
 		snap, err := te.eng.Agent(id)
 		if err != nil {
 			continue
@@ -504,13 +358,12 @@ func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Ev
 		if snap.State == routing.StateBreak {
 			until = snap.BreakUntil
 		}
-		pd := []string{}
-		for _, t := range snap.PendingDispositions {
-			pd = append(pd, string(t))
-		}
-		_, err = s.agents.UpdateOne(ctx, bson.M{"_id": string(id)}, bson.M{"$set": bson.M{"state": string(snap.State), "reason": snap.Reason,
-			"since": snap.Since, "until": until, "handled_today": snap.HandledToday, "pending_dispositions": pd}}, options.UpdateOne().SetUpsert(true))
-		keep(err)
+		st.Agents = append(st.Agents, routing.AgentRestore{ID: id, State: snap.State, Reason: snap.Reason, Since: snap.Since,
+			Until: until, HandledToday: snap.HandledToday, PendingDispositions: append([]routing.TaskID{}, snap.PendingDispositions...)})
+	}
+	err := s.b.Commit(ctx, st)
+	if err != nil {
+		s.log.Error("routing state not persisted", "tenant", te.id, "err", err)
 	}
 	te.publish(evs, agents, groups)
 	if len(evs) > 0 {
@@ -524,7 +377,7 @@ func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Ev
 	case te.wake <- struct{}{}:
 	default:
 	}
-	return firstErr
+	return err
 }
 
 func firstSeq(evs []routing.Event, id routing.TaskID) uint64 {
@@ -536,21 +389,13 @@ func firstSeq(evs []routing.Event, id routing.TaskID) uint64 {
 	return 0
 }
 
-func agentStrings(a []routing.AgentID) []string {
-	out := make([]string, len(a))
-	for i, x := range a {
-		out[i] = string(x)
-	}
-	return out
-}
-
-func terminalStatus(last routing.EventType) string {
+func terminalStatus(last routing.EventType) routing.TaskStatus {
 	switch last {
 	case routing.EventTaskAbandoned:
-		return string(routing.TaskAbandoned)
+		return routing.TaskAbandoned
 	case routing.EventTaskOverflowed:
-		return string(routing.TaskOverflowed)
+		return routing.TaskOverflowed
 	default:
-		return string(routing.TaskCompleted)
+		return routing.TaskCompleted
 	}
 }

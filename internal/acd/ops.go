@@ -4,9 +4,6 @@ import (
 	"context"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/routing"
 )
@@ -40,7 +37,7 @@ func (s *Service) Enqueue(ctx context.Context, spec routing.TaskSpec) (routing.E
 	if err != nil {
 		return res, err
 	}
-	return res, s.commit(ctx, te, evs, map[routing.TaskID]routing.TaskSpec{spec.ID: spec})
+	return res, s.commit(ctx, te, evs, &extra{specs: map[routing.TaskID]routing.TaskSpec{spec.ID: spec}})
 }
 
 // Cancel ends a task whose customer left while waiting (abandon).
@@ -191,10 +188,7 @@ func (s *Service) SetGroupSettings(ctx context.Context, id accounts.GroupID, gs 
 	if err != nil {
 		return err
 	}
-	if err := saveSettings(ctx, s.groupCfg, string(id), gs); err != nil {
-		return err
-	}
-	return s.commit(ctx, te, evs, nil)
+	return s.commit(ctx, te, evs, &extra{group: &GroupSettingsChange{ID: string(id), Settings: gs}})
 }
 
 // AgentSettings returns an agent's routing limits.
@@ -215,44 +209,23 @@ func (s *Service) SetAgentSettings(ctx context.Context, id accounts.UserID, as A
 	if err != nil {
 		return err
 	}
+	var evs []routing.Event
 	if len(u.Groups) > 0 && !u.Disabled {
 		groups := map[routing.GroupID]int{}
 		for _, m := range u.Groups {
 			groups[routing.GroupID(m.GroupID)] = m.Level
 		}
-		evs, err := te.eng.UpsertAgent(as.toAgentConfig(routing.AgentID(id), groups))
-		if err != nil {
-			return err
-		}
-		if err := s.commit(ctx, te, evs, nil); err != nil {
+		if evs, err = te.eng.UpsertAgent(as.toAgentConfig(routing.AgentID(id), groups)); err != nil {
 			return err
 		}
 	}
-	return saveSettings(ctx, s.agentCfg, string(id), as)
+	return s.commit(ctx, te, evs, &extra{agent: &AgentSettingsChange{ID: string(id), Settings: as}})
 }
 
 // Events lists persisted routing events in Seq order (for reports and
 // audits), optionally of one task or one agent.
 func (s *Service) Events(ctx context.Context, task, agent string, afterSeq uint64, limit int) ([]routing.Event, error) {
-	f := bson.M{}
-	if task != "" {
-		f["taskid"] = task
-	}
-	if agent != "" {
-		f["agentid"] = agent
-	}
-	if afterSeq > 0 {
-		f["seq"] = bson.M{"$gt": afterSeq}
-	}
-	var docs []eventDoc
-	if err := s.events.FindAll(ctx, f, &docs, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit))); err != nil {
-		return nil, err
-	}
-	out := make([]routing.Event, len(docs))
-	for i, d := range docs {
-		out[i] = d.Event
-	}
-	return out, nil
+	return s.b.Events(ctx, EventQuery{Task: routing.TaskID(task), Agent: routing.AgentID(agent), AfterSeq: afterSeq, Limit: limit})
 }
 
 // Position returns a queued task's 1-based queue position and estimated

@@ -134,7 +134,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.ACD, err = acd.New(ctx, h.db, h.Accounts, acd.Options{Logger: o.Logger, PresenceGrace: cfg.PresenceGrace})
+	var routingStore acd.Backend
+	if h.sql != nil {
+		routingStore, err = sqlite.NewRouting(ctx, h.sql)
+	} else {
+		routingStore, err = mongo.NewRouting(ctx, h.db)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h.ACD, err = acd.New(ctx, routingStore, h.Accounts, acd.Options{Logger: o.Logger, PresenceGrace: cfg.PresenceGrace})
 	if err != nil {
 		return nil, err
 	}

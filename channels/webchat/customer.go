@@ -547,7 +547,7 @@ func (s *Service) start(c *custSock, in frame) {
 			s.fail(c, in, err)
 			return
 		}
-		if err := s.saveVisitor(ctx, c.v, visitorDoc{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
+		if err := s.saveVisitor(ctx, c.v, Visitor{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
 			s.log.Error("visitor not saved", "err", err)
 		}
 		s.attach(c, conv)
@@ -556,7 +556,7 @@ func (s *Service) start(c *custSock, in frame) {
 		return
 	}
 	req.Created = func(conv *history.Conversation) {
-		if err := s.saveVisitor(ctx, c.v, visitorDoc{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
+		if err := s.saveVisitor(ctx, c.v, Visitor{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
 			s.log.Error("visitor not saved", "err", err)
 		}
 		s.attach(c, conv)

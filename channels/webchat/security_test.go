@@ -22,6 +22,7 @@ import (
 	"github.com/omnihub/hub/history"
 	"github.com/omnihub/hub/internal/hubtest"
 	"github.com/omnihub/hub/internal/ratelimit"
+	"github.com/omnihub/hub/internal/sqlitedb"
 	"github.com/omnihub/hub/internal/store"
 )
 
@@ -52,13 +53,53 @@ func dialToken(t *testing.T, h *hubtest.Hub, tok string) (*customer, frame) {
 	return cu, cu.expect("welcome")
 }
 
-func count(t *testing.T, h *hubtest.Hub, coll string) int64 {
+// count counts the default tenant's records of a history table
+// (contacts, conversations) in the store the hub runs on.
+func count(t *testing.T, h *hubtest.Hub, table string) int64 {
 	t.Helper()
-	n, err := h.DB().Collection(coll).CountDocuments(store.WithTenant(context.Background(), store.DefaultTenant), bson.M{})
+	ctx := context.Background()
+	if db := h.SQL(); db != nil {
+		var n int64
+		if err := db.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE tenant = ?", string(store.DefaultTenant)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	n, err := h.DB().Collection(table).CountDocuments(store.WithTenant(ctx, store.DefaultTenant), bson.M{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// failVisitors makes the store fail every read of web chat visitors
+// (fail) or answer again (!fail). On the embedded store the table is
+// renamed away and back; on MongoDB the visitor's document is made
+// undecodable and then restored to conv.
+func failVisitors(t *testing.T, h *hubtest.Hub, vid, conv string, fail bool) {
+	t.Helper()
+	ctx := store.WithTenant(context.Background(), store.DefaultTenant)
+	if db := h.SQL(); db != nil {
+		from, to := "webchat_visitors", "webchat_visitors_away"
+		if !fail {
+			from, to = to, from
+		}
+		if err := db.Write(ctx, func(tx *sqlitedb.Tx) error {
+			_, err := tx.Exec("ALTER TABLE " + from + " RENAME TO " + to)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	var v any = conv
+	if fail {
+		v = bson.M{"broken": true}
+	}
+	id := string(store.DefaultTenant) + "/" + vid
+	if _, err := h.DB().Collection("webchat_visitors").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"conversation_id": v}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestVisitorCannotBeImpersonated: whoever knows a visitor's id (every
@@ -479,13 +520,7 @@ func TestResumeStoreErrorIsNotANewVisitor(t *testing.T) {
 	conv := cu.expect("started").Conversation.ID
 	cu.c.Close()
 
-	ctx := store.WithTenant(context.Background(), store.DefaultTenant)
-	visitors := h.DB().Collection("webchat_visitors")
-	id := string(store.DefaultTenant) + "/" + cu.vid
-	// A document the hub cannot decode stands for a store that fails.
-	if _, err := visitors.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"conversation_id": bson.M{"broken": true}}}); err != nil {
-		t.Fatal(err)
-	}
+	failVisitors(t, h, cu.vid, conv, true)
 	c, _, err := websocket.DefaultDialer.Dial(strings.Replace(h.URL, "http", "ws", 1)+"/api/v1/webchat/ws?token="+cu.token, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -499,9 +534,7 @@ func TestResumeStoreErrorIsNotANewVisitor(t *testing.T) {
 		t.Fatalf("resume with a failing store: frame %+v, err %v; want close %d", f, err, webchat.CloseTryAgainLater)
 	}
 
-	if _, err := visitors.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"conversation_id": conv}}); err != nil {
-		t.Fatal(err)
-	}
+	failVisitors(t, h, cu.vid, conv, false)
 	c2, _, err := websocket.DefaultDialer.Dial(strings.Replace(h.URL, "http", "ws", 1)+"/api/v1/webchat/ws?token="+cu.token, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/ids"
@@ -28,48 +26,21 @@ type Settings struct {
 	RotatedAt time.Time `json:"identity_secret_rotated_at" bson:"rotated_at"`
 }
 
-// settingsDoc is one per tenant; its id carries the tenant.
-type settingsDoc struct {
-	ID       string `bson:"_id"`
-	Settings `bson:",inline"`
-}
-
-func settingsID(t store.TenantID) string { return string(t) + "/settings" }
-
 // loadSettings returns the tenant's settings, making its identity secret
 // on first use (replicas racing to make it agree on the first stored).
 func (s *Service) loadSettings(ctx context.Context) (*Settings, error) {
-	t, ok := store.Tenant(ctx)
-	if !ok {
-		return nil, store.ErrNoTenant
+	st, err := s.store.Settings(ctx)
+	if !errors.Is(err, store.ErrNotFound) {
+		return st, err
 	}
-	var d settingsDoc
-	err := s.settings.FindOne(ctx, bson.M{"_id": settingsID(t)}, &d)
-	if err == nil {
-		return &d.Settings, nil
-	}
-	if !errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, err
-	}
-	d = settingsDoc{ID: settingsID(t), Settings: Settings{IdentitySecret: ids.Token(32), RotatedAt: s.now().UTC()}}
-	if err := s.settings.InsertOne(ctx, d); err != nil && !store.IsDuplicateKey(err) {
-		return nil, err
-	}
-	if err := s.settings.FindOne(ctx, bson.M{"_id": settingsID(t)}, &d); err != nil {
-		return nil, err
-	}
-	return &d.Settings, nil
+	return s.store.InitSettings(ctx, Settings{IdentitySecret: ids.Token(32), RotatedAt: s.now().UTC()})
 }
 
 // RotateIdentitySecret replaces the tenant's identity secret: signatures
 // made with the old one are refused from now on.
 func (s *Service) RotateIdentitySecret(ctx context.Context) (*Settings, error) {
-	if _, err := s.loadSettings(ctx); err != nil {
-		return nil, err
-	}
-	t, _ := store.Tenant(ctx)
 	next := Settings{IdentitySecret: ids.Token(32), RotatedAt: s.now().UTC()}
-	if _, err := s.settings.UpdateOne(ctx, bson.M{"_id": settingsID(t)}, bson.M{"$set": bson.M{"identity_secret": next.IdentitySecret, "rotated_at": next.RotatedAt}}); err != nil {
+	if err := s.store.SaveSettings(ctx, next); err != nil {
 		return nil, err
 	}
 	return &next, nil

@@ -28,9 +28,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"github.com/omnihub/hub/history"
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/convo"
@@ -42,6 +39,35 @@ import (
 type Directory interface {
 	ListGroups(ctx context.Context, includeDisabled bool) ([]accounts.Group, error)
 	GetTenant(ctx context.Context) (*accounts.Tenant, error)
+}
+
+// Backend is the store the channel needs (storage/sqlite, storage/mongo;
+// both held to webchattest.Run). Secrets are global; visitors and settings
+// are scoped to the tenant of the context (store.WithTenant; without one:
+// store.ErrNoTenant). A missing record is a *store.NotFoundError.
+type Backend interface {
+	// Secret returns the hub-wide secret name, storing fresh first when
+	// there is none: replicas racing to make it agree on the first stored.
+	Secret(ctx context.Context, name, fresh string) (string, error)
+	// Visitor reads what the channel remembers of visitor id.
+	Visitor(ctx context.Context, id string) (*Visitor, error)
+	// SaveVisitor stores v, replacing what was remembered of v.ID.
+	SaveVisitor(ctx context.Context, v Visitor) error
+	// Settings reads the tenant's settings.
+	Settings(ctx context.Context) (*Settings, error)
+	// InitSettings stores fresh unless the tenant has settings, and returns
+	// the tenant's settings (replicas racing agree on the first stored).
+	InitSettings(ctx context.Context, fresh Settings) (*Settings, error)
+	// SaveSettings replaces the tenant's settings.
+	SaveSettings(ctx context.Context, st Settings) error
+}
+
+// Visitor is what the channel remembers of a visitor: their contact and
+// their latest conversation.
+type Visitor struct {
+	ID             string // the visitor id the hub issued
+	ContactID      history.ContactID
+	ConversationID history.ConversationID
 }
 
 // Positions tells queue positions.
@@ -56,8 +82,7 @@ type Service struct {
 	dir      Directory
 	pos      Positions
 	bot      Bot
-	visitors *store.Collection
-	settings *store.Collection
+	store    Backend
 	secret   []byte
 	log      *slog.Logger
 	now      func() time.Time
@@ -77,26 +102,18 @@ type sockKey struct {
 	conv   history.ConversationID
 }
 
-// visitorDoc remembers a visitor's contact and open conversation; its id is
-// "<tenant>/<visitor id>" so it is found in O(1).
-type visitorDoc struct {
-	ID             string                 `bson:"_id"`
-	ContactID      history.ContactID      `bson:"contact_id"`
-	ConversationID history.ConversationID `bson:"conversation_id,omitempty"`
-}
-
 // New prepares the channel and registers it with the conversation hub.
 // bot may be nil (no knowledge base): conversations then go straight to
 // routing.
-func New(ctx context.Context, db *store.DB, hist *history.Store, hub *convo.Service, dir Directory, pos Positions, bot Bot, log *slog.Logger) (*Service, error) {
+func New(ctx context.Context, b Backend, hist *history.Store, hub *convo.Service, dir Directory, pos Positions, bot Bot, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	secret, err := loadSecret(ctx, db.Global("hub_secrets"), "webchat_visitor")
+	secret, err := loadSecret(ctx, b, "webchat_visitor")
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{hist: hist, hub: hub, dir: dir, pos: pos, bot: bot, visitors: db.Collection("webchat_visitors"), settings: db.Collection("webchat_settings"),
+	s := &Service{hist: hist, hub: hub, dir: dir, pos: pos, bot: bot, store: b,
 		secret: secret, log: log.With("component", "webchat"), now: time.Now, socks: map[sockKey]map[*custSock]struct{}{}}
 	s.SetLimits(DefaultLimits())
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -114,18 +131,16 @@ func (s *Service) Close() {
 
 // loadSecret returns the named secret, creating it on first use; every
 // replica shares it through the store.
-func loadSecret(ctx context.Context, c *mongo.Collection, name string) ([]byte, error) {
+func loadSecret(ctx context.Context, st Backend, name string) ([]byte, error) {
 	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	_, err := c.InsertOne(ctx, bson.M{"_id": name, "value": hex.EncodeToString(b)})
-	if err != nil && !mongo.IsDuplicateKeyError(err) {
+	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("webchat: secret: %w", err)
 	}
-	var doc struct{ Value string }
-	if err := c.FindOne(ctx, bson.M{"_id": name}).Decode(&doc); err != nil {
+	v, err := st.Secret(ctx, name, hex.EncodeToString(b))
+	if err != nil {
 		return nil, fmt.Errorf("webchat: secret: %w", err)
 	}
-	return hex.DecodeString(doc.Value)
+	return hex.DecodeString(v)
 }
 
 func (s *Service) sign(parts ...string) string {
@@ -139,19 +154,19 @@ func (s *Service) fileSig(t store.TenantID, id history.AttachmentID) string {
 	return s.sign("file", string(t), string(id))
 }
 
-func (s *Service) visitorDoc(ctx context.Context, v visitor) (*visitorDoc, error) {
-	var d visitorDoc
-	err := s.visitors.FindOne(ctx, bson.M{"_id": string(v.tenant) + "/" + v.id}, &d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+// visitorDoc reads what is remembered of v (nil when nothing is).
+func (s *Service) visitorDoc(ctx context.Context, v visitor) (*Visitor, error) {
+	d, err := s.store.Visitor(store.WithTenant(ctx, v.tenant), v.id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
-	return &d, err
+	return d, err
 }
 
-func (s *Service) saveVisitor(ctx context.Context, v visitor, d visitorDoc) error {
-	d.ID = string(v.tenant) + "/" + v.id
-	_, err := s.visitors.ReplaceOne(ctx, bson.M{"_id": d.ID}, d, optionsUpsert())
-	return err
+// saveVisitor remembers d for v.
+func (s *Service) saveVisitor(ctx context.Context, v visitor, d Visitor) error {
+	d.ID = v.id
+	return s.store.SaveVisitor(store.WithTenant(ctx, v.tenant), d)
 }
 
 // positions pushes queue position changes to waiting customers every 2 s.

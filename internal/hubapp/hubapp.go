@@ -167,7 +167,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 		return nil, err
 	}
 	h.agentKit = agentkit.New(kitStore)
-	h.WebChat, err = webchat.New(ctx, h.db, h.History, h.Convo, h.Accounts, h.ACD, h.KB, o.Logger)
+	var webchatStore webchat.Backend
+	if h.sql != nil {
+		webchatStore, err = sqlite.NewWebChat(ctx, h.sql)
+	} else {
+		webchatStore, err = mongo.NewWebChat(ctx, h.db)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h.WebChat, err = webchat.New(ctx, webchatStore, h.History, h.Convo, h.Accounts, h.ACD, h.KB, o.Logger)
 	if err != nil {
 		return nil, err
 	}

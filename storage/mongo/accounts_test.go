@@ -23,3 +23,18 @@ func TestAccountsContract(t *testing.T) {
 		})
 	}
 }
+
+// TestAccountsRestart: a second start on the same database (a restart, or
+// another replica) finds its indexes made and works.
+func TestAccountsRestart(t *testing.T) {
+	for _, be := range storetest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			db := be.Open(t)
+			for i := 0; i < 2; i++ {
+				if _, err := mongo.NewAccounts(context.Background(), db); err != nil {
+					t.Fatalf("start %d: %v", i+1, err)
+				}
+			}
+		})
+	}
+}

@@ -72,23 +72,23 @@ func NewAccounts(ctx context.Context, db *sqlitedb.DB) (*Accounts, error) {
 	return &Accounts{db: db}, nil
 }
 
-// xjsonEncode is the document column's form of v: MongoDB extended JSON
+// accEncode is the document column's form of v: MongoDB extended JSON
 // (relaxed) of v's bson fields, so both backends keep the same fields.
-func xjsonEncode(v any) (string, error) {
+func accEncode(v any) (string, error) {
 	b, err := bson.MarshalExtJSON(v, false, false)
 	return string(b), err
 }
 
-// xjsonDecode reads a document column written by xjsonEncode.
-func xjsonDecode(s string, v any) error { return bson.UnmarshalExtJSON([]byte(s), false, v) }
+// accDecode reads a document column written by accEncode.
+func accDecode(s string, v any) error { return bson.UnmarshalExtJSON([]byte(s), false, v) }
 
-// msOf is a time column: Unix milliseconds (MongoDB's precision).
-func msOf(t time.Time) int64 { return t.UnixMilli() }
+// accMS is a time column: Unix milliseconds (MongoDB's precision).
+func accMS(t time.Time) int64 { return t.UnixMilli() }
 
-// timeOfMS reads a time column.
-func timeOfMS(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+// accTime reads a time column.
+func accTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
-func boolInt(b bool) int {
+func accBool(b bool) int {
 	if b {
 		return 1
 	}
@@ -97,7 +97,7 @@ func boolInt(b bool) int {
 
 // InsertTenant implements accounts.Backend.
 func (a *Accounts) InsertTenant(ctx context.Context, t accounts.Tenant, admin *accounts.User) error {
-	doc, err := xjsonEncode(t)
+	doc, err := accEncode(t)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (a *Accounts) InsertTenant(ctx context.Context, t accounts.Tenant, admin *a
 			return &store.DuplicateError{Kind: "tenant", Field: "id", Value: string(t.ID)}
 		}
 		if admin != nil {
-			return insertUser(tx, string(t.ID), admin)
+			return accInsertUser(tx, string(t.ID), admin)
 		}
 		return nil
 	})
@@ -120,10 +120,10 @@ func (a *Accounts) InsertTenant(ctx context.Context, t accounts.Tenant, admin *a
 func (a *Accounts) Tenant(ctx context.Context, id store.TenantID) (*accounts.Tenant, error) {
 	var doc string
 	if err := a.db.QueryRow(ctx, `SELECT doc FROM tenants WHERE id = ?`, string(id)).Scan(&doc); err != nil {
-		return nil, notFound(err, "tenant", string(id))
+		return nil, accNotFound(err, "tenant", string(id))
 	}
 	var t accounts.Tenant
-	return &t, xjsonDecode(doc, &t)
+	return &t, accDecode(doc, &t)
 }
 
 // UpdateTenant implements accounts.Backend.
@@ -132,9 +132,9 @@ func (a *Accounts) UpdateTenant(ctx context.Context, id store.TenantID, c accoun
 	err := a.db.Write(ctx, func(tx *sqlitedb.Tx) error {
 		var doc string
 		if err := tx.QueryRow(`SELECT doc FROM tenants WHERE id = ?`, string(id)).Scan(&doc); err != nil {
-			return notFound(err, "tenant", string(id))
+			return accNotFound(err, "tenant", string(id))
 		}
-		if err := xjsonDecode(doc, &t); err != nil {
+		if err := accDecode(doc, &t); err != nil {
 			return err
 		}
 		if c.Name != nil {
@@ -146,7 +146,7 @@ func (a *Accounts) UpdateTenant(ctx context.Context, id store.TenantID, c accoun
 		if c.HistoryAccess != nil {
 			t.HistoryAccess = *c.HistoryAccess
 		}
-		doc, err := xjsonEncode(t)
+		doc, err := accEncode(t)
 		if err != nil {
 			return err
 		}
@@ -159,32 +159,32 @@ func (a *Accounts) UpdateTenant(ctx context.Context, id store.TenantID, c accoun
 	return &t, nil
 }
 
-// notFound maps sql.ErrNoRows to a *store.NotFoundError.
-func notFound(err error, kind, id string) error {
+// accNotFound maps sql.ErrNoRows to a *store.NotFoundError.
+func accNotFound(err error, kind, id string) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return &store.NotFoundError{Kind: kind, ID: id}
 	}
 	return err
 }
 
-// insertUser stores u and its memberships in tenant t.
-func insertUser(tx *sqlitedb.Tx, t string, u *accounts.User) error {
-	doc, err := xjsonEncode(u)
+// accInsertUser stores u and its memberships in tenant t.
+func accInsertUser(tx *sqlitedb.Tx, t string, u *accounts.User) error {
+	doc, err := accEncode(u)
 	if err != nil {
 		return err
 	}
 	res, err := tx.Exec(`INSERT INTO users (tenant, id, username, role, disabled, doc) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		t, string(u.ID), u.Username, string(u.Role), boolInt(u.Disabled), doc)
+		t, string(u.ID), u.Username, string(u.Role), accBool(u.Disabled), doc)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return &store.DuplicateError{Kind: "user", Field: "username", Value: u.Username}
 	}
-	return insertMemberships(tx, t, u)
+	return accInsertMemberships(tx, t, u)
 }
 
-func insertMemberships(tx *sqlitedb.Tx, t string, u *accounts.User) error {
+func accInsertMemberships(tx *sqlitedb.Tx, t string, u *accounts.User) error {
 	for _, m := range u.Groups {
 		if _, err := tx.Exec(`INSERT INTO user_groups (tenant, group_id, username, user_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			t, string(m.GroupID), u.Username, string(u.ID)); err != nil {
@@ -200,7 +200,7 @@ func (a *Accounts) InsertUser(ctx context.Context, u *accounts.User) error {
 	if err != nil {
 		return err
 	}
-	return a.db.Write(ctx, func(tx *sqlitedb.Tx) error { return insertUser(tx, t, u) })
+	return a.db.Write(ctx, func(tx *sqlitedb.Tx) error { return accInsertUser(tx, t, u) })
 }
 
 func (a *Accounts) userWhere(ctx context.Context, kind, id, where string, args ...any) (*accounts.User, error) {
@@ -210,10 +210,10 @@ func (a *Accounts) userWhere(ctx context.Context, kind, id, where string, args .
 	}
 	var doc string
 	if err := a.db.QueryRow(ctx, `SELECT doc FROM users WHERE tenant = ? AND `+where, append([]any{t}, args...)...).Scan(&doc); err != nil {
-		return nil, notFound(err, kind, id)
+		return nil, accNotFound(err, kind, id)
 	}
 	var u accounts.User
-	return &u, xjsonDecode(doc, &u)
+	return &u, accDecode(doc, &u)
 }
 
 // User implements accounts.Backend.
@@ -268,7 +268,7 @@ func (a *Accounts) Users(ctx context.Context, q accounts.UserQuery) ([]accounts.
 			return nil, err
 		}
 		var u accounts.User
-		if err := xjsonDecode(doc, &u); err != nil {
+		if err := accDecode(doc, &u); err != nil {
 			return nil, err
 		}
 		out = append(out, u)
@@ -301,9 +301,9 @@ func (a *Accounts) UpdateUser(ctx context.Context, id accounts.UserID, c account
 	err = a.db.Write(ctx, func(tx *sqlitedb.Tx) error {
 		var doc string
 		if err := tx.QueryRow(`SELECT doc FROM users WHERE tenant = ? AND id = ?`, t, string(id)).Scan(&doc); err != nil {
-			return notFound(err, "user", string(id))
+			return accNotFound(err, "user", string(id))
 		}
-		if err := xjsonDecode(doc, &u); err != nil {
+		if err := accDecode(doc, &u); err != nil {
 			return err
 		}
 		if c.Role != nil {
@@ -332,23 +332,23 @@ func (a *Accounts) UpdateUser(ctx context.Context, id accounts.UserID, c account
 		if c.BumpAccess {
 			u.AccessRev++
 		}
-		doc, err := xjsonEncode(&u)
+		doc, err := accEncode(&u)
 		if err != nil {
 			return err
 		}
 		u = accounts.User{} // read back as stored (times to the millisecond)
-		if err := xjsonDecode(doc, &u); err != nil {
+		if err := accDecode(doc, &u); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`UPDATE users SET role = ?, disabled = ?, doc = ? WHERE tenant = ? AND id = ?`,
-			string(u.Role), boolInt(u.Disabled), doc, t, string(id)); err != nil {
+			string(u.Role), accBool(u.Disabled), doc, t, string(id)); err != nil {
 			return err
 		}
 		if c.Groups != nil {
 			if _, err := tx.Exec(`DELETE FROM user_groups WHERE tenant = ? AND user_id = ?`, t, string(id)); err != nil {
 				return err
 			}
-			if err := insertMemberships(tx, t, &u); err != nil {
+			if err := accInsertMemberships(tx, t, &u); err != nil {
 				return err
 			}
 		}
@@ -371,13 +371,13 @@ func (a *Accounts) InsertGroup(ctx context.Context, g *accounts.Group) error {
 	if err != nil {
 		return err
 	}
-	doc, err := xjsonEncode(g)
+	doc, err := accEncode(g)
 	if err != nil {
 		return err
 	}
 	return a.db.Write(ctx, func(tx *sqlitedb.Tx) error {
 		res, err := tx.Exec(`INSERT INTO skill_groups (tenant, id, name, disabled, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			t, string(g.ID), g.Name, boolInt(g.Disabled), doc)
+			t, string(g.ID), g.Name, accBool(g.Disabled), doc)
 		if err != nil {
 			return err
 		}
@@ -396,10 +396,10 @@ func (a *Accounts) Group(ctx context.Context, id accounts.GroupID) (*accounts.Gr
 	}
 	var doc string
 	if err := a.db.QueryRow(ctx, `SELECT doc FROM skill_groups WHERE tenant = ? AND id = ?`, t, string(id)).Scan(&doc); err != nil {
-		return nil, notFound(err, "skill group", string(id))
+		return nil, accNotFound(err, "skill group", string(id))
 	}
 	var g accounts.Group
-	return &g, xjsonDecode(doc, &g)
+	return &g, accDecode(doc, &g)
 }
 
 // Groups implements accounts.Backend.
@@ -424,7 +424,7 @@ func (a *Accounts) Groups(ctx context.Context, includeDisabled bool) ([]accounts
 			return nil, err
 		}
 		var g accounts.Group
-		if err := xjsonDecode(doc, &g); err != nil {
+		if err := accDecode(doc, &g); err != nil {
 			return nil, err
 		}
 		out = append(out, g)
@@ -442,9 +442,9 @@ func (a *Accounts) UpdateGroup(ctx context.Context, id accounts.GroupID, c accou
 	err = a.db.Write(ctx, func(tx *sqlitedb.Tx) error {
 		var doc string
 		if err := tx.QueryRow(`SELECT doc FROM skill_groups WHERE tenant = ? AND id = ?`, t, string(id)).Scan(&doc); err != nil {
-			return notFound(err, "skill group", string(id))
+			return accNotFound(err, "skill group", string(id))
 		}
-		if err := xjsonDecode(doc, &g); err != nil {
+		if err := accDecode(doc, &g); err != nil {
 			return err
 		}
 		if c.Name != nil && *c.Name != g.Name {
@@ -468,16 +468,16 @@ func (a *Accounts) UpdateGroup(ctx context.Context, id accounts.GroupID, c accou
 			g.WebChatHidden = *c.WebChatHidden
 		}
 		g.UpdatedAt = c.UpdatedAt
-		doc, err := xjsonEncode(&g)
+		doc, err := accEncode(&g)
 		if err != nil {
 			return err
 		}
 		g = accounts.Group{} // read back as stored (times to the millisecond)
-		if err := xjsonDecode(doc, &g); err != nil {
+		if err := accDecode(doc, &g); err != nil {
 			return err
 		}
 		_, err = tx.Exec(`UPDATE skill_groups SET name = ?, disabled = ?, doc = ? WHERE tenant = ? AND id = ?`,
-			g.Name, boolInt(g.Disabled), doc, t, string(id))
+			g.Name, accBool(g.Disabled), doc, t, string(id))
 		return err
 	})
 	if err != nil {
@@ -496,19 +496,19 @@ func (a *Accounts) InsertLogin(ctx context.Context, r accounts.LoginRecord, s *a
 	return a.db.Write(ctx, func(tx *sqlitedb.Tx) error {
 		if s != nil {
 			if _, err := tx.Exec(`INSERT INTO sessions (id, tenant, user_id, created_at, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				s.ID, string(s.Tenant), string(s.UserID), msOf(s.CreatedAt), msOf(s.ExpiresAt), s.IP, s.UserAgent); err != nil {
+				s.ID, string(s.Tenant), string(s.UserID), accMS(s.CreatedAt), accMS(s.ExpiresAt), s.IP, s.UserAgent); err != nil {
 				return err
 			}
 		}
 		_, err := tx.Exec(`INSERT INTO login_log (tenant, id, username, user_id, at, ip, user_agent, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t, r.ID, r.Username, string(r.UserID), msOf(r.Time), r.IP, r.UserAgent, string(r.Outcome), r.Detail)
+			t, r.ID, r.Username, string(r.UserID), accMS(r.Time), r.IP, r.UserAgent, string(r.Outcome), r.Detail)
 		return err
 	})
 }
 
-// msPrefix is the start of the ids made at Unix millisecond ms
+// accMSPrefix is the start of the ids made at Unix millisecond ms
 // (internal/ids: 12 hex digits of the time first).
-func msPrefix(ms int64) string { return fmt.Sprintf("%012x", ms) }
+func accMSPrefix(ms int64) string { return fmt.Sprintf("%012x", ms) }
 
 // Logins implements accounts.Backend. A time range is also an id range
 // (a record's id is made at its time), which keeps it on the index.
@@ -543,11 +543,11 @@ func (a *Accounts) Logins(ctx context.Context, q accounts.LoginQuery) ([]account
 	}
 	if !q.From.IsZero() {
 		b.WriteString(` AND id >= ? AND at >= ?`)
-		args = append(args, msPrefix(msOf(q.From)), msOf(q.From))
+		args = append(args, accMSPrefix(accMS(q.From)), accMS(q.From))
 	}
 	if !q.To.IsZero() {
 		b.WriteString(` AND id < ? AND at <= ?`)
-		args = append(args, msPrefix(msOf(q.To)+1), msOf(q.To))
+		args = append(args, accMSPrefix(accMS(q.To)+1), accMS(q.To))
 	}
 	b.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, q.Limit)
@@ -564,28 +564,28 @@ func (a *Accounts) Logins(ctx context.Context, q accounts.LoginQuery) ([]account
 		if err := rows.Scan(&r.ID, &r.Username, &uid, &at, &r.IP, &r.UserAgent, &outcome, &r.Detail); err != nil {
 			return nil, err
 		}
-		r.UserID, r.Outcome, r.Time = accounts.UserID(uid), accounts.Outcome(outcome), timeOfMS(at)
+		r.UserID, r.Outcome, r.Time = accounts.UserID(uid), accounts.Outcome(outcome), accTime(at)
 		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
-const sessionCols = `tenant, user_id, created_at, expires_at, ip, user_agent`
+const accSessionCols = `tenant, user_id, created_at, expires_at, ip, user_agent`
 
-func scanSession(row interface{ Scan(...any) error }, id string) (*accounts.Session, error) {
+func accScanSession(row interface{ Scan(...any) error }, id string) (*accounts.Session, error) {
 	s := accounts.Session{ID: id}
 	var t, uid string
 	var created, expires int64
 	if err := row.Scan(&t, &uid, &created, &expires, &s.IP, &s.UserAgent); err != nil {
-		return nil, notFound(err, "session", "")
+		return nil, accNotFound(err, "session", "")
 	}
-	s.Tenant, s.UserID, s.CreatedAt, s.ExpiresAt = store.TenantID(t), accounts.UserID(uid), timeOfMS(created), timeOfMS(expires)
+	s.Tenant, s.UserID, s.CreatedAt, s.ExpiresAt = store.TenantID(t), accounts.UserID(uid), accTime(created), accTime(expires)
 	return &s, nil
 }
 
 // Session implements accounts.Backend: a primary-key read.
 func (a *Accounts) Session(ctx context.Context, id string) (*accounts.Session, error) {
-	return scanSession(a.db.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id), id)
+	return accScanSession(a.db.QueryRow(ctx, `SELECT `+accSessionCols+` FROM sessions WHERE id = ?`, id), id)
 }
 
 // DeleteSession implements accounts.Backend.
@@ -593,7 +593,7 @@ func (a *Accounts) DeleteSession(ctx context.Context, id string) (*accounts.Sess
 	var s *accounts.Session
 	err := a.db.Write(ctx, func(tx *sqlitedb.Tx) error {
 		var err error
-		if s, err = scanSession(tx.QueryRow(`SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id), id); err != nil {
+		if s, err = accScanSession(tx.QueryRow(`SELECT `+accSessionCols+` FROM sessions WHERE id = ?`, id), id); err != nil {
 			return err
 		}
 		_, err = tx.Exec(`DELETE FROM sessions WHERE id = ?`, id)
@@ -609,7 +609,7 @@ func (a *Accounts) DeleteSession(ctx context.Context, id string) (*accounts.Sess
 func (a *Accounts) PurgeSessions(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
 	err := a.db.Write(ctx, func(tx *sqlitedb.Tx) error {
-		res, err := tx.Exec(`DELETE FROM sessions WHERE expires_at < ?`, msOf(t))
+		res, err := tx.Exec(`DELETE FROM sessions WHERE expires_at < ?`, accMS(t))
 		if err != nil {
 			return err
 		}

@@ -4,8 +4,9 @@
 // inbox, supervisors and reports read from here, so a contact's past on
 // voice, WeChat, web chat and SMS is one history.
 //
-// The store runs on MongoDB through internal/store, so every call is scoped
-// to the tenant in its context.
+// [Store] validates and keeps everything in a [Backend]: the embedded
+// SQLite store (storage/sqlite) or MongoDB (storage/mongo). Every call is
+// scoped to the tenant in its context.
 package history
 
 import "time"

@@ -2,20 +2,11 @@ package history
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
-	"weak"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/omnihub/hub/internal/ids"
 	"github.com/omnihub/hub/internal/store"
@@ -24,92 +15,21 @@ import (
 // MaxBody bounds a message body (runes).
 const MaxBody = 8000
 
-// Store is the shared conversation history on MongoDB.
-//
-// Attachments live in MongoDB too, in the GridFS bucket "attachments", with
-// their metadata in the tenant-scoped collection of the same name: every hub
-// replica then sees the same files, database backups include them, and an
-// attachment is acknowledged by the same durable store as the message that
-// carries it (no second system to lose files on a crash or a redeploy).
+// Store is the shared conversation history: it validates what is written,
+// makes ids and times, and keeps everything in its [Backend] (the embedded
+// SQLite store or MongoDB).
 type Store struct {
-	contacts, identities, conversations, messages, attachments *store.Collection
-	bucket                                                     *mongo.GridFSBucket
-	now                                                        func() time.Time
-	// openUpload serializes GridFSBucket.OpenUploadStreamWithID: the
-	// driver sets the bucket's first-write flag (after creating its
-	// indexes) without synchronization. Only the process's first upload
-	// does I/O under it. Shared by copies of the Store (same bucket).
-	openUpload *sync.Mutex
-
-	log *messageLog // message sequencing, group commit and counters (messages.go)
+	b   Backend
+	now func() time.Time
 }
 
-// embeddedWriters holds the embedded databases a Store writes (weak keys:
-// a closed database is not kept alive).
-var embeddedWriters sync.Map
-
-// New prepares the collections and their indexes. On the embedded server,
-// only one Store may serve a database (see messages.go).
-func New(ctx context.Context, db *store.DB) (*Store, error) {
-	s := &Store{
-		contacts: db.Collection("contacts"), identities: db.Collection("contact_identities"),
-		conversations: db.Collection("conversations"), messages: db.Collection("messages"),
-		attachments: db.Collection("attachments"),
-		bucket:      db.Database().GridFSBucket(options.GridFSBucket().SetName("attachments")),
-		openUpload:  new(sync.Mutex),
-		now:         time.Now,
-	}
-	t := bson.E{Key: "tenant", Value: 1}
-	idx := []struct {
-		c *store.Collection
-		m []mongo.IndexModel
-	}{
-		{s.contacts, []mongo.IndexModel{{Keys: bson.D{t, {Key: "updated_at", Value: -1}}}}},
-		{s.identities, []mongo.IndexModel{{Keys: bson.D{t, {Key: "contact_id", Value: 1}}}}},
-		{s.conversations, []mongo.IndexModel{
-			{Keys: bson.D{t, {Key: "assignee_id", Value: 1}, {Key: "status", Value: 1}}},
-			{Keys: bson.D{t, {Key: "contact_id", Value: 1}, {Key: "_id", Value: -1}}},
-			{Keys: bson.D{t, {Key: "status", Value: 1}, {Key: "group_id", Value: 1}, {Key: "queued_at", Value: 1}}},
-			{Keys: bson.D{t, {Key: "created_at", Value: -1}}},
-		}},
-		// Messages are read by _id (see messages.go). The unique index makes
-		// a client id unique within its conversation (idempotent sends); the
-		// other serves MergeContacts on MongoDB.
-		{s.messages, []mongo.IndexModel{
-			{Keys: bson.D{t, {Key: "conversation_id", Value: 1}, {Key: "client_msg_id", Value: 1}}, Options: options.Index().SetUnique(true)},
-			{Keys: bson.D{t, {Key: "contact_id", Value: 1}}},
-		}},
-	}
-	for _, i := range idx {
-		if err := i.c.EnsureIndexes(ctx, i.m...); err != nil {
-			return nil, err
-		}
-	}
-	if db.Embedded {
-		// The message log caches each conversation's last seq, which is
-		// right only while it is the embedded database's one writer.
-		if _, dup := embeddedWriters.LoadOrStore(weak.Make(db), struct{}{}); dup {
-			return nil, errors.New("history: another Store already writes this embedded database")
-		}
-	}
-	s.log = newMessageLog(s, db.Embedded)
-	return s, nil
+// New returns the history kept in b.
+func New(b Backend) *Store {
+	return &Store{b: b, now: time.Now}
 }
 
-func identityKey(ctx context.Context, id Identity) (string, error) {
-	t, ok := store.Tenant(ctx)
-	if !ok {
-		return "", store.ErrNoTenant
-	}
-	return string(t) + "/" + string(id.Kind) + "/" + id.Value, nil
-}
-
-type identityDoc struct {
-	ID        string       `bson:"_id"`
-	ContactID ContactID    `bson:"contact_id"`
-	Kind      IdentityKind `bson:"kind"`
-	Value     string       `bson:"value"`
-}
+// Backend returns the store's backend.
+func (s *Store) Backend() Backend { return s.b }
 
 func checkIdentity(id Identity) error {
 	if !id.Kind.Valid() {
@@ -121,6 +41,13 @@ func checkIdentity(id Identity) error {
 	return nil
 }
 
+func hasTenant(ctx context.Context) error {
+	if _, ok := store.Tenant(ctx); !ok {
+		return store.ErrNoTenant
+	}
+	return nil
+}
+
 // FindOrCreateContact returns the contact known by id, creating it (named
 // name) when nobody is. Concurrent calls for the same identity return the
 // same contact.
@@ -128,67 +55,26 @@ func (s *Store) FindOrCreateContact(ctx context.Context, id Identity, name strin
 	if err := checkIdentity(id); err != nil {
 		return nil, false, err
 	}
-	key, err := identityKey(ctx, id)
-	if err != nil {
+	if err := hasTenant(ctx); err != nil {
 		return nil, false, err
 	}
 	now := s.now().UTC()
-	newID := ContactID(ids.NewAt(now))
-	err = s.identities.InsertOne(ctx, identityDoc{ID: key, ContactID: newID, Kind: id.Kind, Value: id.Value})
-	switch {
-	case err == nil:
-		c := &Contact{ID: newID, Name: name, Identities: []Identity{id}, CreatedAt: now, UpdatedAt: now}
-		if err := s.contacts.InsertOne(ctx, c); err != nil {
-			return nil, false, err
-		}
-		return c, true, nil
-	case store.IsDuplicateKey(err):
-		var d identityDoc
-		if err := s.identities.FindOne(ctx, bson.M{"_id": key}, &d); err != nil {
-			return nil, false, err
-		}
-		c, err := s.GetContact(ctx, d.ContactID)
-		if errors.Is(err, store.ErrNotFound) {
-			// The creator stopped between the two inserts: finish its work.
-			c = &Contact{ID: d.ContactID, Name: name, Identities: []Identity{id}, CreatedAt: now, UpdatedAt: now}
-			if err := s.contacts.InsertOne(ctx, c); err != nil && !store.IsDuplicateKey(err) {
-				return nil, false, err
-			}
-			c, err = s.GetContact(ctx, d.ContactID)
-		}
-		return c, false, err
-	default:
-		return nil, false, err
-	}
+	c := &Contact{ID: ContactID(ids.NewAt(now)), Name: name, Identities: []Identity{id}, CreatedAt: now, UpdatedAt: now}
+	return s.b.FindOrCreateContact(ctx, id, c)
 }
 
 // FindContact returns the contact known by id.
 func (s *Store) FindContact(ctx context.Context, id Identity) (*Contact, error) {
-	key, err := identityKey(ctx, id)
-	if err != nil {
+	if err := hasTenant(ctx); err != nil {
 		return nil, err
 	}
-	var d identityDoc
-	if err := s.identities.FindOne(ctx, bson.M{"_id": key}, &d); err != nil {
-		return nil, store.NotFound(err, "contact", id.Value)
-	}
-	return s.GetContact(ctx, d.ContactID)
+	return s.b.FindContact(ctx, id)
 }
 
 // GetContact returns a contact; a merged contact resolves to the one it was
 // merged into.
 func (s *Store) GetContact(ctx context.Context, id ContactID) (*Contact, error) {
-	for hops := 0; hops < 8; hops++ {
-		var c Contact
-		if err := s.contacts.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
-			return nil, store.NotFound(err, "contact", string(id))
-		}
-		if c.MergedInto == "" {
-			return &c, nil
-		}
-		id = c.MergedInto
-	}
-	return nil, fmt.Errorf("history: contact %s: merge chain too long", id)
+	return s.b.GetContact(ctx, id)
 }
 
 // ContactPatch edits a contact; nil fields are kept, attributes are merged.
@@ -199,25 +85,19 @@ type ContactPatch struct {
 
 // UpdateContact applies a patch.
 func (s *Store) UpdateContact(ctx context.Context, id ContactID, p ContactPatch) (*Contact, error) {
-	set := bson.M{"updated_at": s.now().UTC()}
 	if p.Name != nil {
 		if utf8.RuneCountInString(*p.Name) > 128 {
 			return nil, &ValidationError{Field: "name", Reason: "must be at most 128 characters"}
 		}
-		set["name"] = strings.TrimSpace(*p.Name)
+		n := strings.TrimSpace(*p.Name)
+		p.Name = &n
 	}
-	for k, v := range p.Attributes {
+	for k := range p.Attributes {
 		if k == "" || strings.ContainsAny(k, ".$") || len(k) > 64 {
 			return nil, &ValidationError{Field: "attributes", Reason: fmt.Sprintf("bad attribute name %q", k)}
 		}
-		set["attributes."+k] = v
 	}
-	var c Contact
-	err := s.contacts.FindOneAndUpdate(ctx, bson.M{"_id": id, "merged_into": bson.M{"$exists": false}}, bson.M{"$set": set}, &c, options.FindOneAndUpdate().SetReturnDocument(options.After))
-	if err != nil {
-		return nil, store.NotFound(err, "contact", string(id))
-	}
-	return &c, nil
+	return s.b.UpdateContact(ctx, id, p, s.now().UTC())
 }
 
 // AddIdentity makes id point at contact. An identity already owned by
@@ -226,85 +106,18 @@ func (s *Store) AddIdentity(ctx context.Context, contact ContactID, id Identity)
 	if err := checkIdentity(id); err != nil {
 		return err
 	}
-	if _, err := s.GetContact(ctx, contact); err != nil {
-		return err
-	}
-	key, err := identityKey(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := s.identities.InsertOne(ctx, identityDoc{ID: key, ContactID: contact, Kind: id.Kind, Value: id.Value}); err != nil {
-		if store.IsDuplicateKey(err) {
-			return &store.DuplicateError{Kind: "contact identity", Field: string(id.Kind), Value: id.Value}
-		}
-		return err
-	}
-	_, err = s.contacts.UpdateOne(ctx, bson.M{"_id": contact}, bson.M{"$push": bson.M{"identities": id}, "$set": bson.M{"updated_at": s.now().UTC()}})
-	return err
+	return s.b.AddIdentity(ctx, contact, id, s.now().UTC())
 }
 
 // MergeContacts folds from into into: identities, conversations and
 // messages move to into, attributes missing on into are copied, and from
 // is kept as a pointer (MergedInto) so old references still resolve.
-// Every step is idempotent, so a merge interrupted by a crash is finished by
-// calling it again.
+// Merging again is harmless.
 func (s *Store) MergeContacts(ctx context.Context, into, from ContactID) (*Contact, error) {
 	if into == from {
 		return nil, &ValidationError{Field: "from", Reason: "cannot merge a contact into itself"}
 	}
-	dst, err := s.GetContact(ctx, into)
-	if err != nil {
-		return nil, err
-	}
-	var src Contact
-	if err := s.contacts.FindOne(ctx, bson.M{"_id": from}, &src); err != nil {
-		return nil, store.NotFound(err, "contact", string(from))
-	}
-	if src.MergedInto != "" && src.MergedInto != dst.ID {
-		return nil, &ValidationError{Field: "from", Reason: "contact was already merged into " + string(src.MergedInto)}
-	}
-	if dst.ID == src.ID {
-		return dst, nil
-	}
-	now := s.now().UTC()
-	if _, err := s.identities.UpdateMany(ctx, bson.M{"contact_id": src.ID}, bson.M{"$set": bson.M{"contact_id": dst.ID}}); err != nil {
-		return nil, err
-	}
-	_, err = s.conversations.UpdateMany(ctx, bson.M{"contact_id": src.ID}, bson.M{"$set": bson.M{"contact_id": dst.ID}})
-	s.log.convs.clear()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.messages.UpdateMany(ctx, bson.M{"contact_id": src.ID}, bson.M{"$set": bson.M{"contact_id": dst.ID}}); err != nil {
-		return nil, err
-	}
-	set := bson.M{"updated_at": now}
-	have := map[Identity]bool{}
-	for _, i := range dst.Identities {
-		have[i] = true
-	}
-	idents := dst.Identities
-	for _, i := range src.Identities {
-		if !have[i] {
-			idents = append(idents, i)
-		}
-	}
-	set["identities"] = idents
-	if dst.Name == "" && src.Name != "" {
-		set["name"] = src.Name
-	}
-	for k, v := range src.Attributes {
-		if _, ok := dst.Attributes[k]; !ok {
-			set["attributes."+k] = v
-		}
-	}
-	if _, err := s.contacts.UpdateOne(ctx, bson.M{"_id": dst.ID}, bson.M{"$set": set}); err != nil {
-		return nil, err
-	}
-	if _, err := s.contacts.UpdateOne(ctx, bson.M{"_id": src.ID}, bson.M{"$set": bson.M{"merged_into": dst.ID, "updated_at": now}}); err != nil {
-		return nil, err
-	}
-	return s.GetContact(ctx, dst.ID)
+	return s.b.MergeContacts(ctx, into, from, s.now().UTC())
 }
 
 // NewConversation is what a channel knows when a conversation starts.
@@ -328,7 +141,7 @@ func (s *Store) CreateConversation(ctx context.Context, in NewConversation) (*Co
 	if !in.Status.Valid() {
 		return nil, &ValidationError{Field: "status", Reason: fmt.Sprintf("unknown status %q", in.Status)}
 	}
-	c, err := s.GetContact(ctx, in.ContactID)
+	c, err := s.b.GetContact(ctx, in.ContactID)
 	if err != nil {
 		return nil, err
 	}
@@ -338,39 +151,15 @@ func (s *Store) CreateConversation(ctx context.Context, in NewConversation) (*Co
 	if in.Status == StatusQueued {
 		conv.QueuedAt = now
 	}
-	// The conversation is created with its first lease of seqs, which
-	// saves its first message a conversation-document update.
-	lease := s.log.firstLease()
-	if err := s.conversations.InsertOne(ctx, convDoc{Conversation: *conv, SeqLease: lease}); err != nil {
+	if err := s.b.CreateConversation(ctx, conv); err != nil {
 		return nil, err
-	}
-	s.log.created(ctx, conv.ID, lease)
-	if t, ok := store.Tenant(ctx); ok {
-		s.log.convs.put(tailKey(t, conv.ID), conv)
 	}
 	return conv, nil
 }
 
 // GetConversation returns one conversation.
 func (s *Store) GetConversation(ctx context.Context, id ConversationID) (*Conversation, error) {
-	t, ok := store.Tenant(ctx)
-	if !ok {
-		return nil, store.ErrNoTenant
-	}
-	key := tailKey(t, id)
-	if c, ok := s.log.cached(key); ok {
-		return c, nil
-	}
-	unlock := s.log.rlockConv(id)
-	defer unlock()
-	gen := s.log.convs.generation()
-	var c Conversation
-	if err := s.conversations.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
-		return nil, store.NotFound(err, "conversation", string(id))
-	}
-	s.log.convs.putRead(key, &c, gen)
-	s.log.overlay(ctx, &c)
-	return &c, nil
+	return s.b.GetConversation(ctx, id)
 }
 
 // ConversationPatch changes a conversation; nil or zero fields are kept.
@@ -392,26 +181,11 @@ type ConversationPatch struct {
 
 // UpdateConversation applies a patch and returns the result.
 func (s *Store) UpdateConversation(ctx context.Context, id ConversationID, p ConversationPatch) (*Conversation, error) {
-	set := bson.M{"updated_at": s.now().UTC()}
-	if p.Status != "" {
-		if !p.Status.Valid() {
-			return nil, &ValidationError{Field: "status", Reason: fmt.Sprintf("unknown status %q", p.Status)}
-		}
-		set["status"] = p.Status
+	if p.Status != "" && !p.Status.Valid() {
+		return nil, &ValidationError{Field: "status", Reason: fmt.Sprintf("unknown status %q", p.Status)}
 	}
-	opt := func(k string, v *string) {
-		if v != nil {
-			set[k] = *v
-		}
-	}
-	opt("group_id", p.GroupID)
-	opt("assignee_id", p.AssigneeID)
-	opt("subject", p.Subject)
-	if p.Disposition != nil {
-		if strings.TrimSpace(p.Disposition.Purpose) == "" {
-			return nil, &ValidationError{Field: "disposition.purpose", Reason: "is required"}
-		}
-		set["disposition"] = p.Disposition
+	if p.Disposition != nil && strings.TrimSpace(p.Disposition.Purpose) == "" {
+		return nil, &ValidationError{Field: "disposition.purpose", Reason: "is required"}
 	}
 	if p.Rating != nil {
 		if p.Rating.Score < 1 || p.Rating.Score > 5 {
@@ -420,38 +194,13 @@ func (s *Store) UpdateConversation(ctx context.Context, id ConversationID, p Con
 		if utf8.RuneCountInString(p.Rating.Comment) > 1000 {
 			return nil, &ValidationError{Field: "rating.comment", Reason: "must be at most 1000 characters"}
 		}
-		set["rating"] = p.Rating
 	}
-	ts := func(k string, t time.Time) {
+	for _, t := range []*time.Time{&p.QueuedAt, &p.AssignedAt, &p.FirstResponseAt, &p.EndedAt, &p.ClosedAt} {
 		if !t.IsZero() {
-			set[k] = t.UTC()
+			*t = t.UTC()
 		}
 	}
-	ts("queued_at", p.QueuedAt)
-	ts("assigned_at", p.AssignedAt)
-	ts("first_response_at", p.FirstResponseAt)
-	ts("ended_at", p.EndedAt)
-	ts("closed_at", p.ClosedAt)
-	update := bson.M{"$set": set}
-	if len(p.AddTags) > 0 {
-		update["$addToSet"] = bson.M{"tags": bson.M{"$each": p.AddTags}}
-	}
-	var c Conversation
-	unlock := s.log.lockConv(id)
-	defer unlock()
-	err := s.conversations.FindOneAndUpdate(ctx, bson.M{"_id": id}, update, &c, options.FindOneAndUpdate().SetReturnDocument(options.After))
-	if t, ok := store.Tenant(ctx); ok {
-		if err != nil {
-			s.log.convs.drop(tailKey(t, id)) // the update may or may not have happened
-		} else {
-			s.log.convs.put(tailKey(t, id), &c)
-		}
-	}
-	if err != nil {
-		return nil, store.NotFound(err, "conversation", string(id))
-	}
-	s.log.overlay(ctx, &c)
-	return &c, nil
+	return s.b.UpdateConversation(ctx, id, p, s.now().UTC())
 }
 
 // ConversationQuery filters ListConversations. Results are newest first.
@@ -483,57 +232,18 @@ func (s *Store) ListConversations(ctx context.Context, q ConversationQuery) ([]C
 	if q.Limit > 500 {
 		return nil, "", &ValidationError{Field: "limit", Reason: "must be at most 500"}
 	}
-	f := bson.M{}
-	if q.ContactID != "" {
-		f["contact_id"] = q.ContactID
+	for _, st := range q.Statuses {
+		if !st.Valid() {
+			return nil, "", &ValidationError{Field: "status", Reason: fmt.Sprintf("unknown status %q", st)}
+		}
 	}
-	if q.AssigneeID != "" {
-		f["assignee_id"] = q.AssigneeID
-	}
-	if q.GroupID != "" {
-		f["group_id"] = q.GroupID
-	}
-	if q.Channel != "" {
-		f["channel"] = q.Channel
-	}
-	if len(q.Statuses) == 1 {
-		f["status"] = q.Statuses[0]
-	} else if len(q.Statuses) > 1 {
-		f["status"] = bson.M{"$in": q.Statuses}
-	}
-	created := bson.M{}
 	if !q.From.IsZero() {
-		created["$gte"] = q.From.UTC()
+		q.From = q.From.UTC()
 	}
 	if !q.To.IsZero() {
-		created["$lt"] = q.To.UTC()
+		q.To = q.To.UTC()
 	}
-	if len(created) > 0 {
-		f["created_at"] = created
-	}
-	if q.Cursor != "" {
-		f["_id"] = bson.M{"$lt": q.Cursor}
-	}
-	if v := q.Visible; v != nil {
-		or := bson.A{bson.M{"assignee_id": v.AssigneeID}}
-		if len(v.GroupIDs) > 0 {
-			or = append(or, bson.M{"group_id": bson.M{"$in": v.GroupIDs}})
-		}
-		f["$or"] = or
-	}
-	out := []Conversation{}
-	if err := s.conversations.FindAll(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(q.Limit+1))); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > q.Limit {
-		out = out[:q.Limit]
-		next = string(out[len(out)-1].ID)
-	}
-	for i := range out {
-		s.log.overlay(ctx, &out[i])
-	}
-	return out, next, nil
+	return s.b.ListConversations(ctx, q)
 }
 
 // NewMessage is a message to append.
@@ -587,13 +297,100 @@ func checkMessage(m *NewMessage) error {
 	return nil
 }
 
+// AppendMessage stores a message durably and returns it. A message whose
+// ClientMsgID was already stored in this conversation is not stored again:
+// the stored one is returned with created=false. The conversation's
+// counters (message_count, last_message_at, last_customer_message_at,
+// first_response_at) follow.
+func (s *Store) AppendMessage(ctx context.Context, in NewMessage) (*Message, bool, error) {
+	if err := checkMessage(&in); err != nil {
+		return nil, false, err
+	}
+	conv, err := s.b.GetConversation(ctx, in.ConversationID)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.appendTo(ctx, conv, in)
+}
+
+// AppendMessageTo is AppendMessage for a conversation the caller already
+// holds (saves a read on hot paths).
+func (s *Store) AppendMessageTo(ctx context.Context, conv *Conversation, in NewMessage) (*Message, bool, error) {
+	in.ConversationID = conv.ID
+	if err := checkMessage(&in); err != nil {
+		return nil, false, err
+	}
+	return s.appendTo(ctx, conv, in)
+}
+
+func (s *Store) appendTo(ctx context.Context, conv *Conversation, in NewMessage) (*Message, bool, error) {
+	if err := hasTenant(ctx); err != nil {
+		return nil, false, err
+	}
+	if in.At.IsZero() {
+		in.At = s.now()
+	}
+	in.At = in.At.UTC()
+	return s.b.AppendMessage(ctx, conv, in)
+}
+
+// Flush writes what the backend still holds in memory (the conversation
+// counters on MongoDB); call it on shutdown.
+func (s *Store) Flush(ctx context.Context) error {
+	return s.b.Flush(ctx)
+}
+
+// MessageQuery pages through a conversation. With neither After nor Before
+// it returns the newest Limit messages. Results are always oldest first.
+type MessageQuery struct {
+	After  MessageID // messages after this one (catch-up after a reconnect)
+	Before MessageID // messages before this one (scrolling back)
+	Limit  int       // default 50, at most 500
+}
+
+// ListMessages returns a page of a conversation's messages, oldest first,
+// and whether more exist in the direction of travel.
+func (s *Store) ListMessages(ctx context.Context, conv ConversationID, q MessageQuery) ([]Message, bool, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > 500 {
+		return nil, false, &ValidationError{Field: "limit", Reason: "must be at most 500"}
+	}
+	if q.After != "" && q.Before != "" {
+		return nil, false, &ValidationError{Field: "after", Reason: "give after or before, not both"}
+	}
+	if q.After != "" {
+		if _, err := MessageCursor(conv, "after", q.After); err != nil {
+			return nil, false, err
+		}
+	}
+	if q.Before != "" {
+		if _, err := MessageCursor(conv, "before", q.Before); err != nil {
+			return nil, false, err
+		}
+	}
+	return s.b.ListMessages(ctx, conv, q)
+}
+
+// SetDelivery records how far a message got.
+func (s *Store) SetDelivery(ctx context.Context, id MessageID, d Delivery) error {
+	if err := hasTenant(ctx); err != nil {
+		return err
+	}
+	if _, _, ok := ParseMessageID(id); !ok {
+		return &store.NotFoundError{Kind: "message", ID: string(id)}
+	}
+	return s.b.SetDelivery(ctx, id, d)
+}
+
 // PutAttachment stores a file of at most maxSize bytes and returns its
 // metadata. It returns only after the file is durably stored; when it fails
 // (a read error, a file over maxSize, a store error) nothing of the file is
-// left: no chunks, no file document, no metadata.
+// left.
 func (s *Store) PutAttachment(ctx context.Context, name, contentType string, r io.Reader, maxSize int64) (*Attachment, error) {
-	if _, ok := store.Tenant(ctx); !ok {
-		return nil, store.ErrNoTenant
+	if err := hasTenant(ctx); err != nil {
+		return nil, err
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 200 || strings.ContainsAny(name, "/\\\x00") {
@@ -604,62 +401,19 @@ func (s *Store) PutAttachment(ctx context.Context, name, contentType string, r i
 	}
 	now := s.now().UTC()
 	a := &Attachment{ID: AttachmentID(ids.NewAt(now)), Name: name, ContentType: contentType, CreatedAt: now}
-	s.openUpload.Lock()
-	up, err := s.bucket.OpenUploadStreamWithID(ctx, string(a.ID), string(a.ID))
-	s.openUpload.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(up, h), io.LimitReader(r, maxSize+1))
-	if err == nil && n > maxSize {
-		err = ErrTooLarge
-	}
-	if err != nil {
-		if aerr := up.Abort(); aerr != nil {
-			s.dropAttachment(ctx, a.ID)
-		}
-		return nil, err
-	}
-	if err := up.Close(); err != nil {
-		s.dropAttachment(ctx, a.ID)
-		return nil, err
-	}
-	a.Size, a.SHA256 = n, hex.EncodeToString(h.Sum(nil))
-	if err := s.attachments.InsertOne(ctx, a); err != nil {
-		s.dropAttachment(ctx, a.ID)
+	if err := s.b.PutAttachment(ctx, a, r, maxSize); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-// dropAttachment removes what a failed PutAttachment wrote (its file
-// document and chunks), also when ctx is what failed.
-func (s *Store) dropAttachment(ctx context.Context, id AttachmentID) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	_ = s.bucket.Delete(ctx, string(id))
-}
-
 // GetAttachment returns an attachment's metadata.
 func (s *Store) GetAttachment(ctx context.Context, id AttachmentID) (*Attachment, error) {
-	var a Attachment
-	if err := s.attachments.FindOne(ctx, bson.M{"_id": id}, &a); err != nil {
-		return nil, store.NotFound(err, "attachment", string(id))
-	}
-	return &a, nil
+	return s.b.GetAttachment(ctx, id)
 }
 
 // OpenAttachment returns an attachment and a reader of its bytes; the
 // tenant check happens on the metadata before any byte is read.
 func (s *Store) OpenAttachment(ctx context.Context, id AttachmentID) (*Attachment, io.ReadCloser, error) {
-	a, err := s.GetAttachment(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	rd, err := s.bucket.OpenDownloadStream(ctx, string(a.ID))
-	if err != nil {
-		return nil, nil, err
-	}
-	return a, rd, nil
+	return s.b.OpenAttachment(ctx, id)
 }

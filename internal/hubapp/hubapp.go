@@ -130,10 +130,16 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if created {
 		h.FirstAdmin.Username, h.FirstAdmin.Password = cfg.AdminUser, pw
 	}
-	h.History, err = history.New(ctx, h.db)
+	var historyStore history.Backend
+	if h.sql != nil {
+		historyStore, err = sqlite.NewHistory(ctx, h.sql)
+	} else {
+		historyStore, err = mongo.NewHistory(ctx, h.db)
+	}
 	if err != nil {
 		return nil, err
 	}
+	h.History = history.New(historyStore)
 	var routingStore acd.Backend
 	if h.sql != nil {
 		routingStore, err = sqlite.NewRouting(ctx, h.sql)

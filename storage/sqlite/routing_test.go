@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,15 +80,53 @@ func TestRoutingStepOneTransaction(t *testing.T) {
 	}
 }
 
-// BenchmarkRoutingStep persists one routing step as the hub makes it when
-// an offer is accepted (two events, the task's and the agent's state) from
-// many goroutines at once (each its own tenant, as engines commit
-// independently), durably (synchronous=FULL). Run:
+// benchStep is a routing step as the hub makes it when an offer is
+// accepted: two events, the task's and the agent's state.
+func benchStep(agent routing.AgentID, seq uint64, t0 time.Time) acd.Step {
+	task := routing.TaskID(fmt.Sprintf("task-%d", seq))
+	return acd.Step{
+		Events: []routing.Event{
+			{Seq: seq - 1, Time: t0, Type: routing.EventOfferAccepted, TaskID: task, AgentID: agent, GroupID: "g", Channel: "webchat", Duration: time.Second},
+			{Seq: seq, Time: t0, Type: routing.EventTaskActive, TaskID: task, AgentID: agent, GroupID: "g"},
+		},
+		Tasks: []acd.TaskUpdate{{ID: task, Status: routing.TaskAssigned, Group: "g", Agents: []routing.AgentID{agent}, AcceptedAt: t0, UpdatedAt: t0,
+			Spec: &routing.TaskSpec{ID: task, Channel: "webchat", EnqueuedAt: t0, Seq: seq - 1, Contact: "c"}}},
+		Agents: []routing.AgentRestore{{ID: agent, State: routing.StateReady, Since: t0, HandledToday: int(seq)}},
+	}
+}
+
+// BenchmarkRoutingStep persists one routing step (benchStep) durably
+// (synchronous=FULL): from one writer (one tenant's engine: the hub
+// commits a tenant's steps one after the other), and from many at once
+// (each its own tenant, as engines commit independently), where group
+// commit shares transactions. Run:
 //
 //	go test ./storage/sqlite -run XXX -bench RoutingStep -benchtime 5000x
 func BenchmarkRoutingStep(b *testing.B) {
+	report := func(b *testing.B, db *sqlitedb.DB, start sqlitedb.Stats) {
+		s := db.Stats()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+		if c := s.Commits - start.Commits; c > 0 {
+			b.ReportMetric(float64(s.Writes-start.Writes)/float64(c), "steps/commit")
+		}
+	}
+	b.Run("writers=1", func(b *testing.B) {
+		be, db := openRouting(b)
+		ctx := store.WithTenant(context.Background(), "tenant")
+		t0 := time.Now().UTC()
+		start := db.Stats()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := be.Commit(ctx, benchStep("agent", uint64(2*i+2), t0)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		report(b, db, start)
+	})
 	for _, par := range []int{1, 16, 64} {
-		b.Run(fmt.Sprintf("goroutines=%d", par), func(b *testing.B) {
+		// RunParallel starts par × GOMAXPROCS goroutines.
+		b.Run(fmt.Sprintf("writers=%d", par*runtime.GOMAXPROCS(0)), func(b *testing.B) {
 			be, db := openRouting(b)
 			var next atomic.Int64
 			t0 := time.Now().UTC()
@@ -101,28 +140,14 @@ func BenchmarkRoutingStep(b *testing.B) {
 				seq := uint64(0)
 				for pb.Next() {
 					seq += 2
-					task := routing.TaskID(fmt.Sprintf("task-%d", seq))
-					st := acd.Step{
-						Events: []routing.Event{
-							{Seq: seq - 1, Time: t0, Type: routing.EventOfferAccepted, TaskID: task, AgentID: agent, GroupID: "g", Channel: "webchat", Duration: time.Second},
-							{Seq: seq, Time: t0, Type: routing.EventTaskActive, TaskID: task, AgentID: agent, GroupID: "g"},
-						},
-						Tasks: []acd.TaskUpdate{{ID: task, Status: routing.TaskAssigned, Group: "g", Agents: []routing.AgentID{agent}, AcceptedAt: t0, UpdatedAt: t0,
-							Spec: &routing.TaskSpec{ID: task, Channel: "webchat", EnqueuedAt: t0, Seq: seq - 1, Contact: "c"}}},
-						Agents: []routing.AgentRestore{{ID: agent, State: routing.StateReady, Since: t0, HandledToday: int(seq)}},
-					}
-					if err := be.Commit(ctx, st); err != nil {
+					if err := be.Commit(ctx, benchStep(agent, seq, t0)); err != nil {
 						b.Error(err)
 						return
 					}
 				}
 			})
 			b.StopTimer()
-			s := db.Stats()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
-			if c := s.Commits - start.Commits; c > 0 {
-				b.ReportMetric(float64(s.Writes-start.Writes)/float64(c), "steps/commit")
-			}
+			report(b, db, start)
 		})
 	}
 }

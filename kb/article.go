@@ -3,7 +3,6 @@ package kb
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -81,9 +80,9 @@ type ArticleInput struct {
 	Version int `json:"version,omitempty"`
 }
 
-// Revision is one saved version of an article (kb_article_history).
+// Revision is one saved version of an article (its key in the store is
+// the article id and version).
 type Revision struct {
-	ID        string    `bson:"_id" json:"-"`
 	ArticleID ArticleID `bson:"article_id" json:"article_id"`
 	Version   int       `bson:"version" json:"version"`
 	// Action is "created", "updated", "imported" or "deleted".
@@ -101,10 +100,6 @@ const (
 	ActionImported = "imported"
 	ActionDeleted  = "deleted"
 )
-
-func revisionID(id ArticleID, version int) string {
-	return fmt.Sprintf("%s-v%06d", id, version)
-}
 
 // Editor is who makes a change; handlers put it in the context with
 // WithEditor.

@@ -2,7 +2,6 @@ package kb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -10,12 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/omnihub/hub/internal/accounts"
-	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/kb/zh"
 )
 
@@ -106,8 +100,8 @@ type Choice struct {
 	Score     float64   `json:"score"`
 }
 
-// BotSettings configure the bot of one skill group (kb_bot_settings, _id =
-// "<tenant>/<group>"; see botKey).
+// BotSettings configure the bot of one skill group (stored by tenant and
+// group).
 type BotSettings struct {
 	Group string `bson:"-" json:"group"`
 	// Enabled turns the bot on for the group (default true).
@@ -162,15 +156,6 @@ type Groups interface {
 	GetGroup(ctx context.Context, id accounts.GroupID) (*accounts.Group, error)
 }
 
-// botKey is the store id of a group's bot settings. Group ids travel to
-// other tenants' users (the web-chat session names them), so the id of the
-// settings document is scoped by the tenant: an upsert keyed by the bare
-// group id would let one tenant create the document first, after which the
-// group's owner could never write its own (the store refuses a write by
-// id to a document of another tenant). Ids "<tenant>/..." are reserved to
-// that tenant by internal/store.
-func botKey(t store.TenantID, group string) string { return string(t) + "/" + group }
-
 // ownGroup checks that group is a skill group of the context's tenant (when
 // the service knows the groups).
 func (s *Service) ownGroup(ctx context.Context, group string) error {
@@ -187,27 +172,23 @@ func (s *Service) ownGroup(ctx context.Context, group string) error {
 // BotSettings returns the group's bot settings, defaults filled in. A group
 // of no such id in the context's tenant is not found.
 func (s *Service) BotSettings(ctx context.Context, group string) (*BotSettings, error) {
-	t, _, err := s.tenant(ctx)
-	if err != nil {
+	if _, _, err := s.tenant(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.ownGroup(ctx, group); err != nil {
 		return nil, err
 	}
-	return s.botSettings(ctx, t, group)
+	return s.botSettings(ctx, group)
 }
 
-// botSettings reads a group's settings: by botKey, or else by the bare
-// group id under which they were stored before (documents of the context's
-// tenant only; they move to botKey on the next save).
-func (s *Service) botSettings(ctx context.Context, t store.TenantID, group string) (*BotSettings, error) {
-	b := &BotSettings{Group: group, Enabled: true, Channels: slices.Clone(DefaultBotChannels), MaxChoices: DefaultMaxChoices}
-	err := s.bots.FindOne(ctx, bson.M{"_id": botKey(t, group)}, b)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		err = s.bots.FindOne(ctx, bson.M{"_id": group}, b)
-	}
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+// botSettings reads a group's settings, defaults filled in.
+func (s *Service) botSettings(ctx context.Context, group string) (*BotSettings, error) {
+	b, err := s.b.BotSettings(ctx, group)
+	if err != nil {
 		return nil, err
+	}
+	if b == nil {
+		b = &BotSettings{Enabled: true, Channels: slices.Clone(DefaultBotChannels), MaxChoices: DefaultMaxChoices}
 	}
 	b.Group = group
 	if b.Channels == nil {
@@ -222,8 +203,7 @@ func (s *Service) botSettings(ctx context.Context, t store.TenantID, group strin
 // SetBotSettings saves a group's bot settings. A group of no such id in the
 // context's tenant is not found, and nothing is written.
 func (s *Service) SetBotSettings(ctx context.Context, group string, in BotSettings) (*BotSettings, error) {
-	t, _, err := s.tenant(ctx)
-	if err != nil {
+	if _, _, err := s.tenant(ctx); err != nil {
 		return nil, err
 	}
 	if err := checkGroup(group); err != nil {
@@ -254,22 +234,8 @@ func (s *Service) SetBotSettings(ctx context.Context, group string, in BotSettin
 	ed, now := editorOf(ctx), s.now()
 	out := &BotSettings{Group: group, Enabled: in.Enabled, Channels: chans, Threshold: in.Threshold, MaxChoices: in.MaxChoices,
 		UpdatedBy: ed.ID, UpdatedByName: ed.Name, UpdatedAt: &now}
-	res, err := s.bots.UpdateOne(ctx, bson.M{"_id": botKey(t, group)}, bson.M{"$set": bson.M{
-		"enabled": out.Enabled, "channels": out.Channels, "threshold": out.Threshold, "max_choices": out.MaxChoices,
-		"updated_by": ed.ID, "updated_by_name": ed.Name, "updated_at": now,
-	}}, options.UpdateOne().SetUpsert(true))
-	if err != nil {
+	if err := s.b.SetBotSettings(ctx, out); err != nil {
 		return nil, err
-	}
-	if res.MatchedCount == 0 && res.UpsertedCount == 0 {
-		// Cannot happen: the store reserves "<tenant>/..." ids to the tenant.
-		return nil, fmt.Errorf("kb: bot settings of group %q not saved", group)
-	}
-	// The settings now live under botKey: drop a copy stored under the bare
-	// group id by an earlier version (the store deletes only the context
-	// tenant's document).
-	if _, err := s.bots.DeleteOne(ctx, bson.M{"_id": group}); err != nil {
-		s.log.Warn("kb: old bot settings document left", "group", group, "err", err)
 	}
 	return out, nil
 }
@@ -278,15 +244,14 @@ var channelPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
 // Answer is the bot's reply to a customer's message in a skill group.
 func (s *Service) Answer(ctx context.Context, group, question string) (BotReply, error) {
-	t, _, err := s.tenant(ctx)
-	if err != nil {
+	if _, _, err := s.tenant(ctx); err != nil {
 		return BotReply{}, err
 	}
 	if err := checkGroup(group); err != nil {
 		return BotReply{}, err
 	}
 	// The conversation's group, set by the hub: no need to look it up again.
-	set, err := s.botSettings(ctx, t, group)
+	set, err := s.botSettings(ctx, group)
 	if err != nil {
 		return BotReply{}, err
 	}

@@ -1,7 +1,7 @@
 package kb
 
 import (
-	"bytes"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -325,13 +325,28 @@ func (s *Service) hExport(c *fiber.Ctx) error {
 	default:
 		return httpapi.BadRequest("format", "format must be csv or xlsx")
 	}
-	var buf bytes.Buffer
-	if err := s.Export(c.UserContext(), format, &buf); err != nil {
+	ctx := c.UserContext()
+	if _, _, err := s.tenant(ctx); err != nil {
 		return apiError(err)
 	}
 	c.Set(fiber.HeaderContentType, ctype)
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="kb-%s.%s"`, time.Now().UTC().Format("20060102-150405"), format))
-	return c.Send(buf.Bytes())
+	// Streamed: articles are read a page at a time and sent as they are
+	// written (fasthttp runs the writer after this handler returns). A
+	// failure midway cuts the connection, so a partial file never looks
+	// complete.
+	rc := c.Context()
+	rc.SetBodyStreamWriter(func(w *bufio.Writer) {
+		err := s.Export(ctx, format, w)
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			s.log.Warn("kb export cut", "err", err)
+			_ = rc.Conn().Close()
+		}
+	})
+	return nil
 }
 
 func (s *Service) hGetSynonyms(c *fiber.Ctx) error {

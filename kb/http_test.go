@@ -18,7 +18,6 @@ import (
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/store"
-	"github.com/omnihub/hub/internal/store/storetest"
 )
 
 // testAPI serves the service's routes the way the hub does, with the
@@ -113,7 +112,7 @@ const (
 )
 
 func TestHTTP(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	s := newService(t, db, "", nil)
 	api := newTestAPI(t, s)
 	const A, B = "tenant-a", "tenant-b"

@@ -8,9 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/kb/search"
 	"github.com/omnihub/hub/kb/zh"
@@ -89,18 +86,7 @@ func (s *Service) Helpful(ctx context.Context, id ArticleID, helpful bool) error
 	if _, _, err := s.tenant(ctx); err != nil {
 		return err
 	}
-	field := "not_helpful"
-	if helpful {
-		field = "helpful"
-	}
-	res, err := s.articles.UpdateOne(ctx, bson.M{"_id": string(id)}, bson.M{"$inc": bson.M{field: int64(1)}})
-	if err != nil {
-		return err
-	}
-	if res.MatchedCount == 0 {
-		return &store.NotFoundError{Kind: "article", ID: string(id)}
-	}
-	return nil
+	return s.b.AddFeedback(ctx, id, helpful)
 }
 
 // Unanswered is a question the bot could not answer confidently, counted
@@ -139,12 +125,8 @@ func (s *Service) RecordUnanswered(ctx context.Context, group, question string, 
 		return nil
 	}
 	now := s.now()
-	_, err = s.unanswered.UpdateOne(ctx, bson.M{"_id": unansweredID(t, norm)}, bson.M{
-		"$inc":         bson.M{"count": int64(1)},
-		"$set":         bson.M{"question": question, "normalized": norm, "last_asked": now, "group": group, "best_score": bestScore},
-		"$setOnInsert": bson.M{"first_asked": now},
-	}, options.UpdateOne().SetUpsert(true))
-	return err
+	return s.b.RecordUnanswered(ctx, &Unanswered{ID: unansweredID(t, norm), Question: question, Normalized: norm,
+		Count: 1, FirstAsked: now, LastAsked: now, Group: group, BestScore: bestScore})
 }
 
 // UnansweredList returns the most asked unanswered questions first.
@@ -155,9 +137,7 @@ func (s *Service) UnansweredList(ctx context.Context, limit int) ([]Unanswered, 
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	var out []Unanswered
-	err := s.unanswered.FindAll(ctx, bson.M{}, &out, options.Find().
-		SetSort(bson.D{{Key: "count", Value: -1}, {Key: "last_asked", Value: -1}}).SetLimit(int64(limit)))
+	out, err := s.b.Unanswered(ctx, limit)
 	if out == nil {
 		out = []Unanswered{}
 	}
@@ -169,14 +149,7 @@ func (s *Service) DismissUnanswered(ctx context.Context, id string) error {
 	if _, _, err := s.tenant(ctx); err != nil {
 		return err
 	}
-	n, err := s.unanswered.DeleteOne(ctx, bson.M{"_id": id})
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return &store.NotFoundError{Kind: "unanswered question", ID: id}
-	}
-	return nil
+	return s.b.DismissUnanswered(ctx, id)
 }
 
 // HasArticles reports whether the context's tenant has any article in its

@@ -350,58 +350,109 @@ func (r *Record) cells() []string {
 	return []string{r.Question, strings.Join(r.Similar, "|"), r.Answer, r.Category, strings.Join(r.Tags, "|")}
 }
 
+// recordWriter writes records in the import format one at a time; Finish
+// completes the file on w (the CSV writer writes to w as it goes, the XLSX
+// one assembles the workbook and writes it then), Close releases it.
+type recordWriter interface {
+	Write(r *Record) error
+	Finish(w io.Writer) error
+	Close() error
+}
+
 // WriteCSV writes records in the import format, header first, UTF-8 with a
 // BOM so that Excel opens Chinese text correctly.
 func WriteCSV(w io.Writer, recs []Record) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(Columns); err != nil {
-		return err
-	}
-	for i := range recs {
-		if err := cw.Write(recs[i].cells()); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeAll(w, recs, func() (recordWriter, error) { return newCSVWriter(w) })
 }
 
 // WriteXLSX writes records in the import format as a one-sheet workbook.
 func WriteXLSX(w io.Writer, recs []Record) error {
+	return writeAll(w, recs, newXLSXWriter)
+}
+
+func writeAll(w io.Writer, recs []Record, open func() (recordWriter, error)) error {
+	rw, err := open()
+	if err != nil {
+		return err
+	}
+	defer rw.Close()
+	for i := range recs {
+		if err := rw.Write(&recs[i]); err != nil {
+			return err
+		}
+	}
+	return rw.Finish(w)
+}
+
+type csvWriter struct{ cw *csv.Writer }
+
+func newCSVWriter(w io.Writer) (recordWriter, error) {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return nil, err
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(Columns); err != nil {
+		return nil, err
+	}
+	return &csvWriter{cw: cw}, nil
+}
+
+func (c *csvWriter) Write(r *Record) error { return c.cw.Write(r.cells()) }
+
+func (c *csvWriter) Finish(io.Writer) error {
+	c.cw.Flush()
+	return c.cw.Error()
+}
+
+func (c *csvWriter) Close() error { return nil }
+
+type xlsxWriter struct {
+	f   *excelize.File
+	sw  *excelize.StreamWriter
+	row int
+}
+
+func newXLSXWriter() (recordWriter, error) {
 	f := excelize.NewFile()
-	defer f.Close()
 	const sheet = "FAQ"
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		return err
+		f.Close()
+		return nil, err
 	}
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
-		return err
+		f.Close()
+		return nil, err
 	}
 	_ = sw.SetColWidth(1, 2, 40)
 	_ = sw.SetColWidth(3, 3, 80)
 	_ = sw.SetColWidth(4, 5, 20)
-	row := func(n int, cells []string) error {
-		vals := make([]any, len(cells))
-		for i, c := range cells {
-			vals[i] = c
-		}
-		cell, _ := excelize.CoordinatesToCellName(1, n)
-		return sw.SetRow(cell, vals)
+	x := &xlsxWriter{f: f, sw: sw}
+	if err := x.cells(Columns); err != nil {
+		f.Close()
+		return nil, err
 	}
-	if err := row(1, Columns); err != nil {
-		return err
-	}
-	for i := range recs {
-		if err := row(i+2, recs[i].cells()); err != nil {
-			return err
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	return f.Write(w)
+	return x, nil
 }
+
+func (x *xlsxWriter) cells(cells []string) error {
+	x.row++
+	vals := make([]any, len(cells))
+	for i, c := range cells {
+		vals[i] = c
+	}
+	cell, _ := excelize.CoordinatesToCellName(1, x.row)
+	return x.sw.SetRow(cell, vals)
+}
+
+func (x *xlsxWriter) Write(r *Record) error { return x.cells(r.cells()) }
+
+func (x *xlsxWriter) Finish(w io.Writer) error {
+	if err := x.sw.Flush(); err != nil {
+		return err
+	}
+	_, err := x.f.WriteTo(w)
+	return err
+}
+
+func (x *xlsxWriter) Close() error { return x.f.Close() }

@@ -8,20 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/kb/search"
-)
-
-// Collections of the knowledge base (all tenant-scoped).
-const (
-	collArticles   = "kb_articles"
-	collHistory    = "kb_article_history"
-	collSynonyms   = "kb_synonyms"
-	collUnanswered = "kb_unanswered"
-	collBots       = "kb_bot_settings"
 )
 
 // Backend names.
@@ -45,11 +33,11 @@ type Options struct {
 	Groups Groups
 }
 
-// Service is the FAQ knowledge base: articles and their history in MongoDB
-// (through the tenant-scoped store), kept in step with a search index, plus
+// Service is the FAQ knowledge base: articles and their history in the
+// store (a Backend, tenant-scoped), kept in step with a search index, plus
 // synonyms, unanswered questions, feedback and the FAQ bot.
 //
-// MongoDB is the source of truth and the index is derived data: the first
+// The store is the source of truth and the index is derived data: the first
 // use of a tenant in this process compares the index's checksum with the
 // articles in the store and rebuilds the tenant's index when they differ
 // (a missing snapshot, a crash before a flush, an edit made while the
@@ -58,13 +46,11 @@ type Options struct {
 // Writes of one tenant's articles are serialised by a per-tenant mutex so
 // the index sees them in the order the store did; searches take no lock.
 type Service struct {
-	db      *store.DB
+	b       Backend
 	idx     search.Index
 	opts    Options
 	log     *slog.Logger
 	backend string
-
-	articles, history, synonyms, unanswered, bots *store.Collection
 
 	mu      sync.Mutex
 	tenants map[store.TenantID]*tenantState
@@ -81,12 +67,11 @@ type tenantState struct {
 	ready atomic.Bool
 }
 
-// New returns a knowledge base over db using idx, which the Service owns
-// from now on (Close closes it). It declares the collections' indexes; the
-// search index of each tenant is checked and rebuilt lazily, on the tenant's
-// first use.
-func New(ctx context.Context, db *store.DB, idx search.Index, opts Options) (*Service, error) {
-	if db == nil || idx == nil {
+// New returns a knowledge base over the store b using idx, which the
+// Service owns from now on (Close closes it). The search index of each
+// tenant is checked and rebuilt lazily, on the tenant's first use.
+func New(ctx context.Context, b Backend, idx search.Index, opts Options) (*Service, error) {
+	if b == nil || idx == nil {
 		return nil, fmt.Errorf("kb: store and index are required")
 	}
 	if opts.Logger == nil {
@@ -96,31 +81,13 @@ func New(ctx context.Context, db *store.DB, idx search.Index, opts Options) (*Se
 		opts.Now = time.Now
 	}
 	s := &Service{
-		db: db, idx: idx, opts: opts,
-		log:        opts.Logger.With("component", "kb"),
-		backend:    BackendEmbedded,
-		articles:   db.Collection(collArticles),
-		history:    db.Collection(collHistory),
-		synonyms:   db.Collection(collSynonyms),
-		unanswered: db.Collection(collUnanswered),
-		bots:       db.Collection(collBots),
-		tenants:    map[store.TenantID]*tenantState{},
+		b: b, idx: idx, opts: opts,
+		log:     opts.Logger.With("component", "kb"),
+		backend: BackendEmbedded,
+		tenants: map[store.TenantID]*tenantState{},
 	}
 	if _, ok := idx.(*search.Meili); ok {
 		s.backend = BackendMeilisearch
-	}
-	// On MongoDB these serve the by-question lookups and listings; the
-	// embedded FerretDB scans either way (see ARCHITECTURE.md).
-	if err := s.articles.EnsureIndexes(ctx,
-		mongo.IndexModel{Keys: bson.D{{Key: store.TenantField, Value: 1}, {Key: "qkey", Value: 1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: store.TenantField, Value: 1}, {Key: "category", Value: 1}}},
-	); err != nil {
-		return nil, err
-	}
-	if err := s.unanswered.EnsureIndexes(ctx,
-		mongo.IndexModel{Keys: bson.D{{Key: store.TenantField, Value: 1}, {Key: "count", Value: -1}}},
-	); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -128,13 +95,13 @@ func New(ctx context.Context, db *store.DB, idx search.Index, opts Options) (*Se
 // Open picks the search backend from the environment (Meilisearch when
 // HUB_MEILI_URL is set, otherwise the embedded index under dataDir/kb-index,
 // in memory when dataDir is empty) and returns New's service over it.
-func Open(ctx context.Context, db *store.DB, dataDir string, opts Options) (*Service, error) {
+func Open(ctx context.Context, b Backend, dataDir string, opts Options) (*Service, error) {
 	cfg := search.Config{DataDir: dataDir, Logger: opts.Logger}.ConfigFromEnv()
 	idx, err := search.Open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kb: open search index: %w", err)
 	}
-	s, err := New(ctx, db, idx, opts)
+	s, err := New(ctx, b, idx, opts)
 	if err != nil {
 		_ = idx.Close()
 		return nil, err
@@ -211,13 +178,12 @@ func (s *Service) syncLocked(ctx context.Context, t store.TenantID, st *tenantSt
 	if err := s.idx.SetSynonyms(ctx, string(t), groups); err != nil {
 		return fmt.Errorf("kb: index synonyms: %w", err)
 	}
-	var arts []Article
-	if err := s.articles.FindAll(ctx, bson.M{}, &arts); err != nil {
+	var docs []search.Document
+	if err := s.eachArticle(ctx, func(a *Article) error {
+		docs = append(docs, a.document())
+		return nil
+	}); err != nil {
 		return fmt.Errorf("kb: load articles: %w", err)
-	}
-	docs := make([]search.Document, len(arts))
-	for i := range arts {
-		docs[i] = arts[i].document()
 	}
 	want := search.State{Count: len(docs), Checksum: search.Checksum(docs)}
 	have, err := s.idx.State(ctx, string(t))
@@ -233,6 +199,36 @@ func (s *Service) syncLocked(ctx context.Context, t store.TenantID, st *tenantSt
 	st.ready.Store(true)
 	return nil
 }
+
+// pageSize is how many articles eachArticle reads at a time.
+const pageSize = 1000
+
+// eachArticle calls fn for every article of the context's tenant, oldest
+// first, reading the store a page at a time (no read stays open while fn
+// runs).
+func (s *Service) eachArticle(ctx context.Context, fn func(*Article) error) error {
+	var after ArticleID
+	for {
+		page, err := s.b.Articles(ctx, after, pageSize)
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			if err := fn(&page[i]); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// writeFailed is called when an article write failed: on a store without
+// transactions part of it may stand, so the tenant's index is checked
+// against the store on its next use.
+func (s *Service) writeFailed(st *tenantState) { st.ready.Store(false) }
 
 // indexed reports an index update's failure after the store was written:
 // the write stands, and the tenant's index is rebuilt on its next use.

@@ -11,11 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/omnihub/hub/internal/store"
-	"github.com/omnihub/hub/internal/store/storetest"
 	"github.com/omnihub/hub/kb/search"
 )
 
@@ -30,7 +26,7 @@ const importCSV = `question,similar_questions,answer,category,tags
 `
 
 func TestImportExport(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	s := newService(t, db, "", nil)
 	ctx := tctx("acme")
 
@@ -118,7 +114,7 @@ func exportRecords(t *testing.T, format string, b []byte) []Record {
 }
 
 func TestRebuildWhenStale(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	dir := t.TempDir()
 	ctx := tctx("acme")
 	s1 := newService(t, db, dir, nil)
@@ -136,8 +132,9 @@ func TestRebuildWhenStale(t *testing.T) {
 	_ = s2.Close()
 
 	// Changed behind the index's back (an edit while the index was away).
-	arts := db.Collection(collArticles)
-	if _, err := arts.UpdateOne(ctx, bson.M{"_id": string(a.ID)}, bson.M{"$set": bson.M{"question": "有线电视怎么报装", "qkey": qkeyOf("有线电视怎么报装")}}); err != nil {
+	changed := *a
+	changed.Question, changed.QKey, changed.Version = "有线电视怎么报装", qkeyOf("有线电视怎么报装"), 2
+	if err := db.UpdateArticle(ctx, &changed, revisionOf(&changed, ActionUpdated)); err != nil {
 		t.Fatal(err)
 	}
 	eng, err := search.NewEngine(search.Options{Dir: dir})
@@ -167,7 +164,7 @@ func TestRebuildWhenStale(t *testing.T) {
 }
 
 func TestSynonymsChangeResults(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	s := newService(t, db, "", nil)
 	ctx := tctx("acme")
 	star := mustCreate(t, s, ctx, ArticleInput{Question: "星耀会员有什么权益", Answer: "免费提速"})
@@ -199,7 +196,7 @@ func TestSynonymsChangeResults(t *testing.T) {
 }
 
 func TestBot(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	s := newService(t, db, "", nil)
 	ctx := tctx("acme")
 	pay := mustCreate(t, s, ctx, ArticleInput{Question: "宽带怎么交费", Similar: []string{"网费在哪里交"}, Answer: "在APP交费"})
@@ -278,7 +275,7 @@ func TestBot(t *testing.T) {
 }
 
 func TestHelpful(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	s := newService(t, db, "", nil)
 	ctx := tctx("acme")
 	a := mustCreate(t, s, ctx, ArticleInput{Question: "宽带怎么交费", Answer: "在APP交费"})
@@ -300,7 +297,7 @@ func TestHelpful(t *testing.T) {
 }
 
 func TestTenantIsolation(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	s := newService(t, db, "", nil)
 	ca, cb := tctx("tenant-a"), tctx("tenant-b")
 	a := mustCreate(t, s, ca, ArticleInput{Question: "宽带怎么交费", Answer: "A的答案"})
@@ -432,7 +429,7 @@ func TestServiceImport10k(t *testing.T) {
 	if err := WriteCSV(&buf, benchRecords(t, n)); err != nil {
 		t.Fatal(err)
 	}
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	s := newService(t, db, t.TempDir(), nil)
 	ctx := tctx("big")
 	start := time.Now()
@@ -481,35 +478,4 @@ func calibTh() float64 {
 		return f
 	}
 	return DefaultThresholdEmbedded
-}
-
-// TestBotSettingsOldKey: settings stored under the bare group id (before
-// they were keyed by tenant) are still read, move to the tenant's key on
-// the next save, and another tenant's old document is never read.
-func TestBotSettingsOldKey(t *testing.T) {
-	db := storetest.Embedded(t)
-	s := newService(t, db, "", nil)
-	ca, cb := tctx("tenant-a"), tctx("tenant-b")
-	if _, err := s.bots.UpdateOne(ca, bson.M{"_id": "g-old"}, bson.M{"$set": bson.M{"enabled": false, "channels": []string{"webchat"}, "threshold": 0.42, "max_choices": 2}},
-		options.UpdateOne().SetUpsert(true)); err != nil {
-		t.Fatal(err)
-	}
-	if set, err := s.BotSettings(ca, "g-old"); err != nil || set.Enabled || set.Threshold != 0.42 || set.MaxChoices != 2 {
-		t.Fatalf("old document not read: %+v %v", set, err)
-	}
-	if set, err := s.BotSettings(cb, "g-old"); err != nil || !set.Enabled || set.Threshold != 0 {
-		t.Fatalf("tenant B reads A's old document: %+v %v", set, err)
-	}
-	if _, err := s.SetBotSettings(ca, "g-old", BotSettings{Enabled: true, Threshold: 0.5}); err != nil {
-		t.Fatal(err)
-	}
-	if set, _ := s.BotSettings(ca, "g-old"); !set.Enabled || set.Threshold != 0.5 {
-		t.Fatalf("after save: %+v", set)
-	}
-	if n, err := s.bots.CountDocuments(ca, bson.M{"_id": "g-old"}); err != nil || n != 0 {
-		t.Fatalf("old document left: %d %v", n, err)
-	}
-	if n, err := s.bots.CountDocuments(ca, bson.M{"_id": "tenant-a/g-old"}); err != nil || n != 1 {
-		t.Fatalf("new document: %d %v", n, err)
-	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/omnihub/hub/internal/store"
-	"github.com/omnihub/hub/internal/store/storetest"
 	"github.com/omnihub/hub/kb/search"
 )
 
@@ -28,15 +27,26 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-// newService starts a service over db with an embedded index under dir
+// OpenTestBackend opens a fresh store for one test. It is set by
+// backend_test.go (package kb_test, which may import the backends in
+// storage/; this package may not).
+var OpenTestBackend func(t testing.TB) Backend
+
+// newBackend is a fresh store for one test.
+func newBackend(t testing.TB) Backend {
+	t.Helper()
+	return OpenTestBackend(t)
+}
+
+// newService starts a service over b with an embedded index under dir
 // (in memory when dir is empty).
-func newService(t testing.TB, db *store.DB, dir string, now func() time.Time) *Service {
+func newService(t testing.TB, b Backend, dir string, now func() time.Time) *Service {
 	t.Helper()
 	idx, err := search.NewEngine(search.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(context.Background(), db, idx, Options{Now: now})
+	s, err := New(context.Background(), b, idx, Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +93,7 @@ func fieldOf(err error) string {
 }
 
 func TestArticleLifecycle(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	s := newService(t, db, "", nil)
 	ctx := tctx("acme")
 
@@ -202,7 +212,7 @@ func TestArticleLifecycle(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestEnabledAndValidity(t *testing.T) {
-	db := storetest.Embedded(t)
+	db := newBackend(t)
 	clk := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	s := newService(t, db, "", clk.Now)
 	ctx := tctx("acme")

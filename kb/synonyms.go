@@ -2,17 +2,10 @@ package kb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/omnihub/hub/internal/store"
 )
 
 // Limits on a tenant's synonym groups.
@@ -31,42 +24,15 @@ type Synonyms struct {
 	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
 }
 
-// synonymsDoc is the stored form: one document per tenant, groups as
-// sub-documents because FerretDB does not store arrays of arrays.
-type synonymsDoc struct {
-	ID            string         `bson:"_id"`
-	Groups        []synonymGroup `bson:"groups"`
-	UpdatedBy     string         `bson:"updated_by"`
-	UpdatedByName string         `bson:"updated_by_name"`
-	UpdatedAt     time.Time      `bson:"updated_at"`
-}
-
-type synonymGroup struct {
-	Terms []string `bson:"terms"`
-}
-
-// synonymsID is the tenant's synonyms document id (ids are unique across
-// tenants, so it names the tenant).
-func synonymsID(t store.TenantID) string { return "synonyms:" + string(t) }
-
-func (s *Service) loadSynonyms(ctx context.Context) ([][]string, *synonymsDoc, error) {
-	t, ok := store.Tenant(ctx)
-	if !ok {
-		return nil, nil, store.ErrNoTenant
-	}
-	var d synonymsDoc
-	err := s.synonyms.FindOne(ctx, bson.M{"_id": synonymsID(t)}, &d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, nil, nil
-	}
+func (s *Service) loadSynonyms(ctx context.Context) ([][]string, *Synonyms, error) {
+	d, err := s.b.Synonyms(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kb: load synonyms: %w", err)
 	}
-	groups := make([][]string, 0, len(d.Groups))
-	for _, g := range d.Groups {
-		groups = append(groups, g.Terms)
+	if d == nil {
+		return nil, nil, nil
 	}
-	return groups, &d, nil
+	return d.Groups, d, nil
 }
 
 // Synonyms returns the tenant's synonym groups.
@@ -74,18 +40,16 @@ func (s *Service) Synonyms(ctx context.Context) (*Synonyms, error) {
 	if _, _, err := s.tenant(ctx); err != nil {
 		return nil, err
 	}
-	groups, d, err := s.loadSynonyms(ctx)
+	_, d, err := s.loadSynonyms(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := &Synonyms{Groups: groups}
-	if out.Groups == nil {
-		out.Groups = [][]string{}
-	}
+	out := &Synonyms{Groups: [][]string{}}
 	if d != nil {
-		out.UpdatedBy, out.UpdatedByName = d.UpdatedBy, d.UpdatedByName
-		at := d.UpdatedAt
-		out.UpdatedAt = &at
+		out = d
+		if out.Groups == nil {
+			out.Groups = [][]string{}
+		}
 	}
 	return out, nil
 }
@@ -105,18 +69,12 @@ func (s *Service) SetSynonyms(ctx context.Context, groups [][]string) (*Synonyms
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	ed, now := editorOf(ctx), s.now()
-	sub := make([]synonymGroup, len(clean))
-	for i, g := range clean {
-		sub[i] = synonymGroup{Terms: g}
-	}
-	_, err = s.synonyms.UpdateOne(ctx, bson.M{"_id": synonymsID(t)},
-		bson.M{"$set": bson.M{"groups": sub, "updated_by": ed.ID, "updated_by_name": ed.Name, "updated_at": now}},
-		options.UpdateOne().SetUpsert(true))
-	if err != nil {
+	out := &Synonyms{Groups: clean, UpdatedBy: ed.ID, UpdatedByName: ed.Name, UpdatedAt: &now}
+	if err := s.b.SetSynonyms(ctx, out); err != nil {
 		return nil, fmt.Errorf("kb: save synonyms: %w", err)
 	}
 	s.indexed(t, st, s.idx.SetSynonyms(ctx, string(t), clean))
-	return &Synonyms{Groups: clean, UpdatedBy: ed.ID, UpdatedByName: ed.Name, UpdatedAt: &now}, nil
+	return out, nil
 }
 
 func cleanSynonyms(groups [][]string) ([][]string, error) {

@@ -6,12 +6,9 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"time"
 
 	"github.com/omnihub/hub/internal/ids"
-	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/kb/search"
 )
 
@@ -43,17 +40,6 @@ func FormatOf(filename string) (string, error) {
 	return "", ErrUnsupportedFormat
 }
 
-// importBatch is the number of documents inserted per request.
-const importBatch = 500
-
-// rewriteBatch is the number of updated articles rewritten per request;
-// rewriteAllAbove is the count of updated articles from which the tenant's
-// whole article set is rewritten instead.
-const (
-	rewriteBatch    = 500
-	rewriteAllAbove = 1000
-)
-
 // Import reads a CSV or XLSX file (by filename's extension) in the format
 // of Record and saves its rows: a row whose question matches an existing
 // article (ignoring width, case, punctuation and traditional characters)
@@ -83,18 +69,16 @@ func (s *Service) Import(ctx context.Context, filename string, r io.Reader) (*Im
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rep := &ImportReport{Rejected: bad}
-	var existing []Article
-	if err := s.articles.FindAll(ctx, bson.M{}, &existing); err != nil {
+	byKey := map[string]*Article{}
+	if err := s.eachArticle(ctx, func(a *Article) error {
+		byKey[a.QKey] = a
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("kb: load articles: %w", err)
 	}
-	byKey := make(map[string]*Article, len(existing))
-	for i := range existing {
-		byKey[existing[i].QKey] = &existing[i]
-	}
 	ed, now := editorOf(ctx), s.now()
-	var added []any
-	var updated []*Article
-	var revs []any
+	var added, updated []*Article
+	var revs []*Revision
 	var docs []search.Document
 	seen := map[string]int{}
 	for i := range recs {
@@ -138,39 +122,29 @@ func (s *Service) Import(ctx context.Context, filename string, r io.Reader) (*Im
 		revs = append(revs, revisionOf(a, ActionImported))
 		docs = append(docs, a.document())
 	}
-	// Store first (the source of truth), then the index. A failure midway
-	// leaves what was written, reported, and the index rebuilt on next use.
-	for start := 0; start < len(added); start += importBatch {
-		batch := added[start:min(len(added), start+importBatch)]
-		if err := s.articles.InsertMany(ctx, batch); err != nil {
-			st.ready.Store(false)
-			return nil, fmt.Errorf("kb: import after %d added articles: %w", rep.Added, err)
-		}
-		rep.Added += len(batch)
+	// Store first (the source of truth, in one go), then the index.
+	storeStart := time.Now()
+	if err := s.b.ImportArticles(ctx, added, updated, revs); err != nil {
+		s.writeFailed(st)
+		return nil, fmt.Errorf("kb: import: %w", err)
 	}
-	if err := s.rewriteLocked(ctx, existing, updated); err != nil {
-		st.ready.Store(false)
-		return nil, fmt.Errorf("kb: import after %d added articles: %w", rep.Added, err)
-	}
-	rep.Updated = len(updated)
-	for start := 0; start < len(revs); start += importBatch {
-		if err := s.history.InsertMany(ctx, revs[start:min(len(revs), start+importBatch)]); err != nil {
-			s.log.Error("kb history write failed", "err", err)
-			break
-		}
-	}
+	rep.Added, rep.Updated = len(added), len(updated)
+	stored, indexStart := time.Since(storeStart), time.Now()
 	if len(docs) > 0 {
 		s.indexed(t, st, s.idx.Upsert(ctx, string(t), docs...))
 	}
 	if rep.Rejected == nil {
 		rep.Rejected = []RowError{}
 	}
-	s.log.Info("kb import", "tenant", t, "file", filename, "added", rep.Added, "updated", rep.Updated, "unchanged", rep.Unchanged, "rejected", len(rep.Rejected))
+	s.log.Info("kb import", "tenant", t, "file", filename, "added", rep.Added, "updated", rep.Updated, "unchanged", rep.Unchanged, "rejected", len(rep.Rejected),
+		"stored_in", stored, "indexed_in", time.Since(indexStart))
 	return rep, nil
 }
 
 // Export writes every article (disabled ones included) in the import
-// format, oldest first: CSV (UTF-8 with BOM) or XLSX.
+// format, oldest first: CSV (UTF-8 with BOM) or XLSX. Articles are read from
+// the store a page at a time and written as they come (an XLSX workbook is
+// assembled by its writer and written at the end).
 func (s *Service) Export(ctx context.Context, format string, w io.Writer) error {
 	if format != FormatCSV && format != FormatXLSX {
 		return ErrUnsupportedFormat
@@ -178,80 +152,23 @@ func (s *Service) Export(ctx context.Context, format string, w io.Writer) error 
 	if _, _, err := s.tenant(ctx); err != nil {
 		return err
 	}
-	var arts []Article
-	if err := s.articles.FindAll(ctx, bson.M{}, &arts, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})); err != nil {
+	var rw recordWriter
+	var err error
+	if format == FormatXLSX {
+		rw, err = newXLSXWriter()
+	} else {
+		rw, err = newCSVWriter(w)
+	}
+	if err != nil {
 		return err
 	}
-	recs := make([]Record, len(arts))
-	for i, a := range arts {
-		recs[i] = Record{Row: i + 2, Question: a.Question, Similar: a.Similar, Answer: a.Answer, Category: a.Category, Tags: a.Tags}
+	defer rw.Close()
+	row := 1
+	if err := s.eachArticle(ctx, func(a *Article) error {
+		row++
+		return rw.Write(&Record{Row: row, Question: a.Question, Similar: a.Similar, Answer: a.Answer, Category: a.Category, Tags: a.Tags})
+	}); err != nil {
+		return err
 	}
-	if format == FormatXLSX {
-		return WriteXLSX(w, recs)
-	}
-	return WriteCSV(w, recs)
-}
-
-// rewriteLocked saves the new versions of updated articles (existing is the
-// tenant's whole article set as loaded). They are rewritten in batches
-// (delete, then insert) rather than updated one by one: on the embedded
-// store every single-document write costs a scan of the collection, so
-// 10,000 updates would take an hour. Deleting by a list of ids is quadratic
-// there too, so beyond rewriteAllAbove updates the tenant's whole article
-// set is deleted and inserted again, in one scan. Either way an article is
-// missing from the store for the moment between (the index still answers),
-// and feedback counted on the rewritten articles during the import may be
-// lost. Every version is in the history, so a failure midway loses nothing
-// for good: the error says so and re-importing the file restores the rest.
-func (s *Service) rewriteLocked(ctx context.Context, existing []Article, updated []*Article) error {
-	if len(updated) == 0 {
-		return nil
-	}
-	insert := func(docs []any) error {
-		for start := 0; start < len(docs); start += importBatch {
-			batch := docs[start:min(len(docs), start+importBatch)]
-			err := s.articles.InsertMany(ctx, batch)
-			if err != nil && !store.IsDuplicateKey(err) {
-				// One retry of the batch: the articles are already deleted.
-				err = s.articles.InsertMany(ctx, batch)
-			}
-			if err != nil {
-				return fmt.Errorf("rewrite %d updated articles (deleted, not yet written back from article %d; re-import the file): %w", len(docs), start, err)
-			}
-		}
-		return nil
-	}
-	if len(updated) > rewriteAllAbove {
-		next := make(map[ArticleID]*Article, len(updated))
-		for _, a := range updated {
-			next[a.ID] = a
-		}
-		docs := make([]any, len(existing))
-		for i := range existing {
-			if a := next[existing[i].ID]; a != nil {
-				docs[i] = a
-			} else {
-				docs[i] = &existing[i]
-			}
-		}
-		if _, err := s.articles.DeleteMany(ctx, bson.M{}); err != nil {
-			return err
-		}
-		return insert(docs)
-	}
-	for start := 0; start < len(updated); start += rewriteBatch {
-		batch := updated[start:min(len(updated), start+rewriteBatch)]
-		idList := make(bson.A, len(batch))
-		docs := make([]any, len(batch))
-		for i, a := range batch {
-			idList[i], docs[i] = string(a.ID), a
-		}
-		if _, err := s.articles.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": idList}}); err != nil {
-			return err
-		}
-		if err := insert(docs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rw.Finish(w)
 }

@@ -157,7 +157,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("knowledge base search: %w", err)
 	}
-	h.KB, err = kb.New(ctx, h.db, idx, kb.Options{Logger: o.Logger, Groups: h.Accounts})
+	var kbStore kb.Backend
+	if h.sql != nil {
+		kbStore, err = sqlite.NewKB(ctx, h.sql)
+	} else {
+		kbStore, err = mongo.NewKB(ctx, h.db)
+	}
+	if err != nil {
+		_ = idx.Close()
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
+	h.KB, err = kb.New(ctx, kbStore, idx, kb.Options{Logger: o.Logger, Groups: h.Accounts})
 	if err != nil {
 		_ = idx.Close()
 		return nil, fmt.Errorf("knowledge base: %w", err)

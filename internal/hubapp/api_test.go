@@ -327,7 +327,11 @@ func TestHealthAndMetrics(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/metrics: %d %.300s", resp.StatusCode, b)
 	}
-	for _, m := range []string{"hub_http_requests_total", "hub_store_operation_duration_seconds", "hub_auth_login_attempts_total",
+	storeMetric := "hub_store_operation_duration_seconds" // MongoDB
+	if h.SQL() != nil {
+		storeMetric = "hub_store_commits_total" // the embedded store's writer
+	}
+	for _, m := range []string{"hub_http_requests_total", storeMetric, "hub_auth_login_attempts_total",
 		`method="GET",route="/api/v1/users"`, `method="POST",route="/api/v1/auth/login"`, `method="PATCH",route="/api/v1/tenant"`} {
 		if !bytes.Contains(b, []byte(m)) {
 			t.Errorf("metrics lack %s", m)

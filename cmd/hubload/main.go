@@ -58,13 +58,16 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "chat" {
-		fmt.Fprintln(os.Stderr, "usage: hubload chat -addr URL -admin-user U -admin-password P -customers N -agents M -duration D")
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{"chat": chat, "seed": seed, "history": historyLoad}
+	if len(os.Args) < 2 || cmds[os.Args[1]] == nil {
+		fmt.Fprintln(os.Stderr, "usage: hubload chat -addr URL -admin-user U -admin-password P -customers N -agents M -duration D\n"+
+			"       hubload seed -data DIR [-contacts 200000 -conversations 1000000 -messages-per-conversation 10]   (hub stopped)\n"+
+			"       hubload history -addr URL -admin-user U -admin-password P -sample DIR/seed-sample.json [-n 2000]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := chat(ctx, os.Args[2:], os.Stdout, os.Stderr); err != nil {
+	if err := cmds[os.Args[1]](ctx, os.Args[2:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "hubload:", err)
 		os.Exit(1)
 	}

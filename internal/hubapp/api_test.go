@@ -390,6 +390,9 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	before := snapshot()
 	docsBefore := tenantDocs(t, h, store.DefaultTenant)
+	if h.SQL() != nil && (docsBefore["sqlite:users"] == 0 || docsBefore["sqlite:conversations"] == 0) {
+		t.Fatalf("the count of tenant B's rows sees nothing: %v", docsBefore)
+	}
 
 	bodies := map[string]any{
 		"/api/v1/users/:id":          map[string]any{"name": "hacked", "disabled": true},

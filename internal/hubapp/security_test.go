@@ -231,12 +231,40 @@ func upgrade(t *testing.T, url string) (int, []byte) {
 func tenantDocs(t *testing.T, h *hubtest.Hub, tenant store.TenantID) map[string]int64 {
 	t.Helper()
 	ctx := context.Background()
+	out := map[string]int64{}
+	if sq := h.SQL(); sq != nil {
+		// Every table with a tenant column, on the embedded store.
+		rows, err := sq.Query(ctx, "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = 'tenant'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tables []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			tables = append(tables, n)
+		}
+		rows.Close()
+		if len(tables) < 15 {
+			t.Fatalf("only %d tables with a tenant column: %v", len(tables), tables)
+		}
+		for _, n := range tables {
+			var c int64
+			if err := sq.QueryRow(ctx, "SELECT count(*) FROM \""+n+"\" WHERE tenant = ?", string(tenant)).Scan(&c); err != nil {
+				t.Fatalf("count %s: %v", n, err)
+			}
+			if c > 0 {
+				out["sqlite:"+n] = c
+			}
+		}
+	}
 	db := h.DB().Database()
 	names, err := db.ListCollectionNames(ctx, bson.M{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int64{}
 	for _, n := range names {
 		if strings.HasPrefix(n, "system.") {
 			continue

@@ -12,32 +12,13 @@ import (
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/accounts/accountstest"
 	"github.com/omnihub/hub/internal/ids"
-	"github.com/omnihub/hub/internal/sqlitedb"
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/storage/sqlite"
 )
 
-// openAccountsDB opens a fresh store for one test; when the test ends it
-// checks that no statement the test ran scanned a growing table.
-func openAccountsDB(t testing.TB) *sqlitedb.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, sqlitedb.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.CheckPlans(ctx, sqlite.Growing()); err != nil {
-			t.Error(err)
-		}
-		db.Close()
-	})
-	return db
-}
-
 func TestAccountsContract(t *testing.T) {
 	accountstest.Run(t, func(t *testing.T) accounts.Backend {
-		b, err := sqlite.NewAccounts(context.Background(), openAccountsDB(t))
+		b, err := sqlite.NewAccounts(context.Background(), openTestDB(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +31,7 @@ func TestAccountsContract(t *testing.T) {
 // primary key, among 10,000 sessions of 1,000 users.
 func BenchmarkAuthenticate(b *testing.B) {
 	ctx := context.Background()
-	db := openAccountsDB(b)
+	db := openTestDB(b)
 	be, err := sqlite.NewAccounts(ctx, db)
 	if err != nil {
 		b.Fatal(err)

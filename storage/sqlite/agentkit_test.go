@@ -11,7 +11,7 @@ import (
 
 func TestAgentKitContract(t *testing.T) {
 	agentkittest.Run(t, func(t *testing.T) agentkit.Backend {
-		b, err := sqlite.NewAgentKit(context.Background(), openAccountsDB(t))
+		b, err := sqlite.NewAgentKit(context.Background(), openTestDB(t))
 		if err != nil {
 			t.Fatal(err)
 		}

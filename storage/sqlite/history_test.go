@@ -19,24 +19,6 @@ import (
 	"github.com/omnihub/hub/storage/sqlite"
 )
 
-// openHistoryDB opens a fresh store; when the test ends it checks that no
-// statement run scanned a table that grows with traffic.
-func openHistoryDB(t testing.TB) *sqlitedb.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, sqlitedb.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.CheckPlans(ctx, sqlite.Growing()); err != nil {
-			t.Error(err)
-		}
-		db.Close()
-	})
-	return db
-}
-
 func newHistory(t testing.TB, db *sqlitedb.DB) *sqlite.History {
 	t.Helper()
 	h, err := sqlite.NewHistory(context.Background(), db)
@@ -57,7 +39,7 @@ func (r histRestartable) Restarted() history.Backend { return newHistory(r.t, r.
 
 func TestHistoryContract(t *testing.T) {
 	historytest.Run(t, func(t *testing.T) history.Backend {
-		db := openHistoryDB(t)
+		db := openTestDB(t)
 		return histRestartable{newHistory(t, db), t, db}
 	})
 }
@@ -89,7 +71,7 @@ func (f *histFailAfter) Read(p []byte) (int, error) {
 // oversized, cancelled) leaves no chunk, no metadata and no upload record;
 // an upload interrupted by a stop is removed at the next start.
 func TestHistoryAttachmentsLeaveNothing(t *testing.T) {
-	db := openHistoryDB(t)
+	db := openTestDB(t)
 	s := history.New(newHistory(t, db))
 	ctx := store.WithTenant(context.Background(), "t1")
 	big := bytes.Repeat([]byte("0123456789abcdef"), 50000) // 800 KB: 4 chunks
@@ -151,7 +133,7 @@ func TestHistoryAttachmentsLeaveNothing(t *testing.T) {
 // message, in the same transaction; an append undone (a resend) moves
 // nothing.
 func TestHistoryCountersInTheMessageTransaction(t *testing.T) {
-	db := openHistoryDB(t)
+	db := openTestDB(t)
 	s := history.New(newHistory(t, db))
 	ctx := store.WithTenant(context.Background(), "t1")
 	c, _, _ := s.FindOrCreateContact(ctx, history.Identity{Kind: history.IdentityPhone, Value: "1"}, "")

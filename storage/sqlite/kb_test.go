@@ -20,11 +20,7 @@ import (
 // grows with traffic.
 func TestKBContract(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, sqlitedb.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	kbtest.Run(t, func(t *testing.T) kb.Backend {
 		b, err := sqlite.NewKB(ctx, db)
 		if err != nil {

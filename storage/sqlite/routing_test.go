@@ -18,7 +18,7 @@ import (
 
 func openRouting(t testing.TB) (*sqlite.Routing, *sqlitedb.DB) {
 	t.Helper()
-	db := openAccountsDB(t) // a fresh store, plan-checked when the test ends
+	db := openTestDB(t)
 	b, err := sqlite.NewRouting(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)

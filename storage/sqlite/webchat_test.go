@@ -11,7 +11,7 @@ import (
 
 func TestWebChatContract(t *testing.T) {
 	webchattest.Run(t, func(t *testing.T) webchat.Backend {
-		b, err := sqlite.NewWebChat(context.Background(), openAccountsDB(t))
+		b, err := sqlite.NewWebChat(context.Background(), openTestDB(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,8 +56,7 @@ type Hub struct {
 	cfg config.Config
 	log *slog.Logger
 	db  *store.DB
-	// sql is the embedded store (nil with MongoDB). While the domains move
-	// to it from the older embedded server (issue 13), both are open.
+	// sql is the embedded store (nil with MongoDB; db is nil without).
 	sql      *sqlitedb.DB
 	Accounts *accounts.Service
 	History  *history.Store
@@ -94,15 +93,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	go func() { _ = zh.Warm() }()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "hub"}))
 	var err error
-	h.db, err = store.Open(ctx, store.Options{URI: cfg.MongoDBURI, DataDir: cfg.DataDir, EmbeddedSync: cfg.EmbeddedSync, Logger: o.Logger, Registerer: h.reg})
+	// One store: SQLite in the data folder, or MongoDB when a URI is set.
+	if cfg.MongoDBURI == "" {
+		h.sql, err = sqlitedb.Open(ctx, sqlitedb.Options{Dir: cfg.DataDir, Sync: cfg.EmbeddedSync, Logger: o.Logger, Registerer: h.reg})
+	} else {
+		h.db, err = store.Open(ctx, store.Options{URI: cfg.MongoDBURI, Logger: o.Logger, Registerer: h.reg})
+	}
 	if err != nil {
 		return nil, err
-	}
-	if cfg.MongoDBURI == "" {
-		if h.sql, err = sqlitedb.Open(ctx, sqlitedb.Options{Dir: cfg.DataDir, Sync: cfg.EmbeddedSync, Logger: o.Logger, Registerer: h.reg}); err != nil {
-			_ = h.db.Close(context.Background())
-			return nil, err
-		}
 	}
 	ok := false
 	defer func() {
@@ -196,9 +194,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := h.db.Optimize(ctx); err != nil {
-		h.log.Warn("embedded store indexes", "err", err)
-	}
 	if h.proxies, err = httpapi.ParseTrustedProxies(config.List(cfg.TrustedProxies)); err != nil {
 		return nil, fmt.Errorf("setting trusted_proxies: %w", err)
 	}
@@ -258,7 +253,7 @@ func (h *Hub) newApp() *fiber.App {
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 		defer cancel()
-		if err := h.db.Ping(ctx); err != nil {
+		if err := h.pingStore(ctx); err != nil {
 			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "store unreachable", "error": err.Error()})
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
@@ -327,7 +322,8 @@ func (h *Hub) httpMetrics() fiber.Handler {
 // App returns the HTTP application (tests list its routes).
 func (h *Hub) App() *fiber.App { return h.app }
 
-// DB returns the store (tests count what a request wrote).
+// DB returns the MongoDB store, nil on the embedded store (tests count
+// what a request wrote).
 func (h *Hub) DB() *store.DB { return h.db }
 
 // Addr is the bound HTTP address.
@@ -427,7 +423,19 @@ func (h *Hub) closeStores(ctx context.Context) error {
 	if h.sql != nil {
 		err = h.sql.Close()
 	}
-	return errors.Join(err, h.db.Close(ctx))
+	if h.db != nil {
+		err = errors.Join(err, h.db.Close(ctx))
+	}
+	return err
+}
+
+// pingStore checks that the store answers (/readyz).
+func (h *Hub) pingStore(ctx context.Context) error {
+	if h.sql != nil {
+		var one int
+		return h.sql.QueryRow(ctx, "SELECT 1").Scan(&one)
+	}
+	return h.db.Ping(ctx)
 }
 
 // SQL returns the embedded store, nil on MongoDB (tests check query plans

@@ -176,7 +176,10 @@ func open(ctx context.Context, o Options) (*DB, error) {
 	// syscall.
 	// Checkpoints (copying the WAL back into the file) run on a connection
 	// of their own (see checkpointer), not in the writer's commits.
-	w, err := sql.Open("sqlite", dsn("cache_size(-65536)", "mmap_size(268435456)", "wal_autocheckpoint(0)"))
+	// Statement journals and savepoints (each write function's undo) stay
+	// in memory: they never need to survive a crash, and on disk they
+	// cost as many writes as the WAL itself.
+	w, err := sql.Open("sqlite", dsn("cache_size(-65536)", "mmap_size(268435456)", "wal_autocheckpoint(0)", "temp_store(MEMORY)"))
 	if err != nil {
 		return nil, err
 	}

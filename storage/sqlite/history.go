@@ -93,9 +93,9 @@ var historySchema = sqlitedb.Migration{Domain: "history", Steps: []string{
 		client_msg_id TEXT NOT NULL,
 		delivery TEXT NOT NULL,
 		created_at INTEGER NOT NULL,
-		doc TEXT NOT NULL,
-		PRIMARY KEY (tenant, conversation_id, seq)) WITHOUT ROWID`,
-	`CREATE UNIQUE INDEX messages_client ON messages(tenant, conversation_id, client_msg_id)`,
+		doc TEXT NOT NULL)`,
+	`CREATE UNIQUE INDEX messages_seq ON messages(conversation_id, seq)`,
+	`CREATE UNIQUE INDEX messages_client ON messages(conversation_id, client_msg_id)`,
 	`CREATE TABLE attachments (
 		tenant TEXT NOT NULL,
 		id TEXT NOT NULL,
@@ -758,7 +758,7 @@ func (h *History) AppendMessage(ctx context.Context, conv *history.Conversation,
 }
 
 // histMaxBatch bounds the messages stored by one write.
-const histMaxBatch = 1024
+const histMaxBatch = 4096
 
 // histAppends is the queue of appends waiting for their batch.
 type histAppends struct {
@@ -871,11 +871,16 @@ func (h *History) storeBatch(batch []*histPending) {
 	}
 }
 
-// histChunks splits n into powers of two (at most a handful of distinct
-// statement texts).
+// histMaxRows bounds the rows of one multi-row statement. The driver
+// matches each placeholder to its argument by a linear search, so binding
+// costs grow with the square of a statement's arguments.
+const histMaxRows = 64
+
+// histChunks splits n into chunks of histMaxRows and powers of two below
+// it (a handful of distinct statement texts).
 func histChunks(n int) []int {
 	var out []int
-	for size := histMaxBatch; n > 0; size /= 2 {
+	for size := histMaxRows; n > 0; size /= 2 {
 		for n >= size {
 			out = append(out, size)
 			n -= size
@@ -934,7 +939,7 @@ func (h *History) writeBatch(tx *sqlitedb.Tx, batch []*histPending) error {
 				args = append(args, k.id, len(a.ps), a.last, a.lastIn, a.firstR)
 			}
 			args = append(args, t)
-			rows, err := tx.Query(`UPDATE conversations SET last_seq = last_seq + v.column2, message_count = message_count + v.column2,
+			rows, err := tx.Query(`UPDATE OR IGNORE conversations SET last_seq = last_seq + v.column2, message_count = message_count + v.column2,
 				last_message_at = max(last_message_at, v.column3), updated_at = max(updated_at, v.column3),
 				last_customer_message_at = max(last_customer_message_at, v.column4),
 				first_response_at = CASE WHEN v.column5 > 0 AND (first_response_at = 0 OR first_response_at > v.column5) THEN v.column5 ELSE first_response_at END
@@ -991,8 +996,8 @@ func (h *History) writeBatch(tx *sqlitedb.Tx, batch []*histPending) error {
 		for _, p := range chunk {
 			args = append(args, p.t, string(p.conv.ID), p.seq, p.msg.ClientMsgID, string(p.msg.Delivery), p.when, p.doc)
 		}
-		rows, err := tx.Query(`INSERT INTO messages(tenant, conversation_id, seq, client_msg_id, delivery, created_at, doc)
-			VALUES `+histRows(n, 7)+` ON CONFLICT DO NOTHING RETURNING tenant, conversation_id, seq`, args...)
+		rows, err := tx.Query(`INSERT OR IGNORE INTO messages(tenant, conversation_id, seq, client_msg_id, delivery, created_at, doc)
+			VALUES `+histRows(n, 7)+` RETURNING tenant, conversation_id, seq`, args...)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ import (
 // work and restarted on the same data folder and port.
 
 // resultRe matches hubload's RESULT line.
-var resultRe = regexp.MustCompile(`(?m)^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+)$`)
+var resultRe = regexp.MustCompile(`(?m)^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+) open_s=([\d.]+) assign_p50_ms=([\d.]+) assign_p99_ms=([\d.]+)$`)
 
 // getJSON GETs path as token and decodes the answer into out.
 func getJSON(t *testing.T, addr, path, token string, out any) {

@@ -15,7 +15,7 @@
 // history API. When the run is over, hubload reads every conversation back
 // through the history API as the admin and ends with one line:
 //
-//	RESULT conversations=N messages=M acked=A missing=X undelivered=U duplicated=D p50_ms=P p99_ms=Q reconnects=R moved=V
+//	RESULT conversations=N messages=M acked=A missing=X undelivered=U duplicated=D p50_ms=P p99_ms=Q reconnects=R moved=V open_s=O assign_p50_ms=S assign_p99_ms=T
 //
 // messages: written to a socket and not refused by the hub; acked: of
 // those, acknowledged by the hub; missing: acknowledged but not in the
@@ -23,7 +23,9 @@
 // never received by the other side, live or by catching up; duplicated:
 // received live more than once; p50/p99: latency from send to live receipt;
 // reconnects: sockets reopened after a drop; moved: customers who came back
-// to another conversation than theirs (or none).
+// to another conversation than theirs (or none); open_s: seconds until
+// every conversation was open and assigned; assign_p50/p99: from a
+// customer's start frame to its "assigned" status.
 //
 // -mark-acked N prints "MARK acked=N" on stderr when the Nth
 // acknowledgment arrives, so a test or an operator can act (kill the hub)
@@ -131,6 +133,8 @@ type load struct {
 	got    map[string]int       // message key -> live deliveries
 	synced map[string]bool      // message key -> received by catching up before any live delivery
 	lat    []time.Duration
+	assign []time.Duration // start frame to "assigned", per customer
+	opened time.Duration   // until every conversation was assigned
 
 	convs      atomic.Int64
 	sendErrs   atomic.Int64
@@ -555,7 +559,8 @@ func (l *load) run(ctx context.Context) error {
 	if err, _ := firstErr.Load().(error); err != nil {
 		return err
 	}
-	l.logf("%d conversations open in %s; exchanging messages for %s...\n", l.convs.Load(), time.Since(l.start).Round(time.Millisecond), l.c.duration)
+	l.opened = time.Since(l.start)
+	l.logf("%d conversations open in %s; exchanging messages for %s...\n", l.convs.Load(), l.opened.Round(time.Millisecond), l.c.duration)
 	// Both sides send every interval, spread over the interval.
 	sendCtx, stopSend := context.WithTimeout(ctx, l.c.duration)
 	defer stopSend()
@@ -707,6 +712,7 @@ func (l *load) report(stored map[string]bool) error {
 		}
 	}
 	slices.Sort(l.lat)
+	slices.Sort(l.assign)
 	if missing > 0 {
 		l.logf("MISSING (acknowledged, not stored): %d sent by customers, %d sent by agents\n", missingBy['c'], missingBy['a'])
 	}
@@ -733,8 +739,9 @@ func (l *load) report(stored map[string]bool) error {
 	if n := l.sendErrs.Load(); n > 0 || refusals > 0 {
 		l.logf("%d error frames, %d messages refused (not counted as sent)\n", n, refusals)
 	}
-	fmt.Fprintf(l.out, "RESULT conversations=%d messages=%d acked=%d missing=%d undelivered=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f reconnects=%d moved=%d\n",
-		l.convs.Load(), messages, nAcked, missing, undelivered, dup, percentileMS(l.lat, 0.50), percentileMS(l.lat, 0.99), l.reconnects.Load(), l.moved.Load())
+	fmt.Fprintf(l.out, "RESULT conversations=%d messages=%d acked=%d missing=%d undelivered=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f reconnects=%d moved=%d open_s=%.1f assign_p50_ms=%.1f assign_p99_ms=%.1f\n",
+		l.convs.Load(), messages, nAcked, missing, undelivered, dup, percentileMS(l.lat, 0.50), percentileMS(l.lat, 0.99), l.reconnects.Load(), l.moved.Load(),
+		l.opened.Seconds(), percentileMS(l.assign, 0.50), percentileMS(l.assign, 0.99))
 	return nil
 }
 
@@ -1132,6 +1139,7 @@ func (l *load) newCustomer(ctx context.Context, name string) (*cust, *websocket.
 		return nil, nil, fmt.Errorf("customer socket: %w", err)
 	}
 	cu := &cust{l: l, name: name, token: tok, pending: map[string]string{}}
+	started := time.Now()
 	if err := conn.WriteJSON(map[string]any{"type": "start", "group": l.group}); err != nil {
 		conn.Close()
 		return nil, nil, err
@@ -1155,6 +1163,10 @@ func (l *load) newCustomer(ctx context.Context, name string) (*cust, *websocket.
 			break
 		}
 	}
+	took := time.Since(started)
+	l.mu.Lock()
+	l.assign = append(l.assign, took)
+	l.mu.Unlock()
 	_ = conn.SetReadDeadline(time.Time{})
 	l.convs.Add(1)
 	cu.conn = conn

@@ -15,7 +15,7 @@ import (
 
 // resultRe matches hubload's RESULT line: conversations, messages, acked,
 // missing, undelivered, duplicated, p50, p99, reconnects, moved.
-var resultRe = regexp.MustCompile(`^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+)\n$`)
+var resultRe = regexp.MustCompile(`^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+) open_s=([\d.]+) assign_p50_ms=([\d.]+) assign_p99_ms=([\d.]+)\n$`)
 
 // TestChatLoad runs a small chat load against a real hub (embedded store)
 // and checks the RESULT line: every conversation opened, messages went both
@@ -45,6 +45,12 @@ func TestChatLoad(t *testing.T) {
 	// delivered once; no socket dropped.
 	if n(1) != 6 || n(2) < 30 || n(3) != n(2) || n(4) != 0 || n(5) != 0 || n(6) != 0 || n(9) != 0 || n(10) != 0 {
 		t.Fatalf("%s%s", out.String(), log.String())
+	}
+	// The opening was timed: all six assignments, the slowest no later
+	// than the whole opening.
+	f := func(i int) float64 { v, _ := strconv.ParseFloat(m[i], 64); return v }
+	if f(11) <= 0 || f(12) <= 0 || f(13) < f(12) || f(13) > f(11)*1000 {
+		t.Fatalf("opening not timed: %s", out.String())
 	}
 	t.Logf("%s%s", out.String(), log.String())
 	if !bytes.Contains(log.Bytes(), []byte("delivered=")) {

@@ -138,6 +138,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("embedded_sync %q: want full or normal", o.Sync)
 	}
+	if err := refuseOldLayouts(o.Dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
 		return nil, err
 	}
@@ -220,9 +223,14 @@ func open(ctx context.Context, o Options) (*DB, error) {
 	return d, nil
 }
 
-// RefuseOldLayouts refuses a data folder that holds the store of an older
-// hub (FerretDB over SQLite, in Dir/db): it is never converted silently.
-func RefuseOldLayouts(dir string) error {
+// refuseOldLayouts refuses a data folder that holds only the store of an
+// older hub (FerretDB over SQLite, in Dir/db): it is never converted
+// silently. A folder that has this store's file too was started by this
+// version already; what is left in db is not read.
+func refuseOldLayouts(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, FileName)); err == nil {
+		return nil
+	}
 	old := filepath.Join(dir, "db")
 	entries, err := os.ReadDir(old)
 	if err != nil {

@@ -113,10 +113,13 @@ func TestLayoutsRefused(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(old, "db", "hub.sqlite"), []byte("x"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	err := sqlitedb.RefuseOldLayouts(old)
+	_, err := sqlitedb.Open(ctx, sqlitedb.Options{Dir: old})
 	var le *sqlitedb.LayoutError
 	if !errors.As(err, &le) || !strings.Contains(err.Error(), "older hub") {
 		t.Fatalf("older layout: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(old, sqlitedb.FileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the older folder got a new store file: %v", err)
 	}
 
 	foreign := t.TempDir()

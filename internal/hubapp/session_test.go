@@ -13,19 +13,15 @@ import (
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/config"
 	"github.com/omnihub/hub/internal/hubtest"
-	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/internal/store/storetest"
 )
 
 // sharedStore starts one embedded store for several hubs, as replicas
 // sharing one MongoDB; it stops after them.
 func sharedStore(t *testing.T) func(*config.Config) {
 	t.Helper()
-	e, err := store.StartEmbedded(t.TempDir(), "normal", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	return func(c *config.Config) { c.MongoDBURI = e.URI() }
+	uri := storetest.Ferret(t, "normal")
+	return func(c *config.Config) { c.MongoDBURI = uri }
 }
 
 func createUser(t *testing.T, h *hubtest.Hub, name, role string, groups ...string) string {

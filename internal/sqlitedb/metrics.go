@@ -12,6 +12,8 @@ type metrics struct {
 	batch    prometheus.Histogram
 	duration prometheus.Histogram
 	redo     prometheus.Counter
+	// walRestart times the checkpoints the writer finishes itself.
+	walRestart prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,9 +28,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time from the start of a write transaction to its durable commit.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)}),
 		redo: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "hub", Subsystem: "store", Name: "commit_redos_total",
 			Help: "Write transactions redone with a savepoint per write because one of their writes failed."}),
+		walRestart: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hub", Subsystem: "store", Name: "wal_restart_seconds",
+			Help: "Checkpoints the writer finished between two transactions so that the write-ahead log starts over (writes wait meanwhile).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.commits, m.failed, m.batch, m.duration, m.redo)
+		reg.MustRegister(m.commits, m.failed, m.batch, m.duration, m.redo, m.walRestart)
 	}
 	return m
 }

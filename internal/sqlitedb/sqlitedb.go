@@ -60,6 +60,10 @@ type Options struct {
 	Readers int
 	// MaxBatch bounds how many writes share one transaction (default 1024).
 	MaxBatch int
+	// WALLimit is the write-ahead log's length in pages beyond which the
+	// writer finishes a checkpoint so that the log starts over (default
+	// 16,384: 64 MB).
+	WALLimit int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the store's metrics; nil registers none.
@@ -88,17 +92,30 @@ type DB struct {
 	closeErr  error
 
 	commits, writes atomic.Int64
+	// walFull asks the writer to finish a checkpoint between two
+	// transactions (see checkpointer).
+	walFull     atomic.Bool
+	walLimit    int64
+	walRestarts atomic.Int64
 }
+
+// walLimitFrames is the default WALLimit. A checkpoint on its own
+// connection never catches up with a writer that never pauses: the WAL
+// grew to 32 GB in a 13-minute seed before the writer finished them.
+const walLimitFrames = 16384
 
 // Stats counts what the writer did since Open.
 type Stats struct {
 	Commits int64 // transactions committed or rolled back
 	Writes  int64 // writes (Write calls) they carried
+	// WALRestarts counts the checkpoints the writer finished because the
+	// write-ahead log had grown past Options.WALLimit.
+	WALRestarts int64
 }
 
 // Stats returns the writer's counts.
 func (d *DB) Stats() Stats {
-	return Stats{Commits: d.commits.Load(), Writes: d.writes.Load()}
+	return Stats{Commits: d.commits.Load(), Writes: d.writes.Load(), WALRestarts: d.walRestarts.Load()}
 }
 
 type writeReq struct {
@@ -132,6 +149,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 1024
+	}
+	if o.WALLimit <= 0 {
+		o.WALLimit = walLimitFrames
 	}
 	switch strings.ToLower(o.Sync) {
 	case "", "full", "normal":
@@ -182,7 +202,8 @@ func open(ctx context.Context, o Options) (*DB, error) {
 	// Statement journals and savepoints (each write function's undo) stay
 	// in memory: they never need to survive a crash, and on disk they
 	// cost as many writes as the WAL itself.
-	w, err := sql.Open("sqlite", dsn("cache_size(-65536)", "mmap_size(268435456)", "wal_autocheckpoint(0)", "temp_store(MEMORY)"))
+	w, err := sql.Open("sqlite", dsn("cache_size(-65536)", "mmap_size(268435456)", "wal_autocheckpoint(0)", "temp_store(MEMORY)",
+		fmt.Sprintf("journal_size_limit(%d)", o.WALLimit*4096)))
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +237,7 @@ func open(ctx context.Context, o Options) (*DB, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	d := &DB{path: path, w: w, wc: wc, r: r, ck: ck, log: o.Logger, reqs: make(chan *writeReq, 4*o.MaxBatch),
-		stop: make(chan struct{}), done: make(chan struct{}), max: o.MaxBatch, m: newMetrics(o.Registerer)}
+		stop: make(chan struct{}), done: make(chan struct{}), max: o.MaxBatch, m: newMetrics(o.Registerer), walLimit: int64(o.WALLimit)}
 	d.ckDone = make(chan struct{})
 	go d.writer()
 	go d.checkpointer()
@@ -332,6 +353,9 @@ func (d *DB) writer() {
 		var first *writeReq
 		select {
 		case first = <-d.reqs:
+			if d.walFull.Swap(false) {
+				d.restartWAL()
+			}
 		case <-d.stop:
 			// Drain what was queued before Close.
 			for {
@@ -475,6 +499,20 @@ func run(fn func(*Tx) error, t *Tx) (err error) {
 	return fn(t)
 }
 
+// restartWAL checkpoints on the writer's connection, between two
+// transactions: only the frames the checkpointer has not copied yet are
+// left, and with no write running the copy completes, so the next write
+// starts the WAL over from its beginning (and truncates the file to the
+// journal size limit).
+func (d *DB) restartWAL() {
+	start := time.Now()
+	if _, err := d.wc.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		d.log.Warn("store: checkpoint by the writer", "err", err)
+	}
+	d.walRestarts.Add(1)
+	d.m.walRestart.Observe(time.Since(start).Seconds())
+}
+
 // checkpointer copies the WAL back into the store file every 500 ms when
 // there were commits, on its own connection (PASSIVE: it never blocks the
 // writer or readers); once the WAL is fully copied SQLite starts it over.
@@ -491,8 +529,11 @@ func (d *DB) checkpointer() {
 		}
 		if n := d.commits.Load(); n != last {
 			last = n
-			if _, err := d.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			var busy, frames, copied int64
+			if err := d.ck.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
 				d.log.Warn("store: checkpoint", "err", err)
+			} else if frames > d.walLimit {
+				d.walFull.Store(true)
 			}
 		}
 	}

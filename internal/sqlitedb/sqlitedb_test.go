@@ -251,3 +251,79 @@ func TestOneHubPerDataFolder(t *testing.T) {
 	db.Close()
 	open(t, dir)
 }
+
+// TestWALStartsOverUnderSustainedWrites: writers that never pause keep the
+// write-ahead log bounded. The checkpointer alone never copies the whole
+// log while writes keep coming, so it never starts over (a seed grew it to
+// 32 GB); past the limit the writer finishes the copy between two
+// transactions and the log is reused from its beginning.
+func TestWALStartsOverUnderSustainedWrites(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	const limit = 256 // pages: 1 MB
+	db, err := sqlitedb.Open(ctx, sqlitedb.Options{Dir: dir, Sync: "normal", WALLimit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, schema); err != nil {
+		t.Fatal(err)
+	}
+	// 16 writers, each row about 4 KB (a page each), until the writer has
+	// started the log over twice; 64,000 rows (about 250 MB) without that
+	// fails.
+	var written sync.WaitGroup
+	var n, restartsSeen int64
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	fill := strings.Repeat("话", 1300)
+	for w := range 16 {
+		written.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				n++
+				k := n
+				mu.Unlock()
+				if k > 64000 {
+					return
+				}
+				err := db.Write(ctx, func(tx *sqlitedb.Tx) error {
+					_, err := tx.Exec(`INSERT INTO items (tenant, id, owner, n) VALUES ('t', ?, ?, ?)`, fmt.Sprint(w, "-", i), fill, k)
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if db.Stats().WALRestarts >= 2 {
+					mu.Lock()
+					if restartsSeen == 0 {
+						restartsSeen = k
+						close(stop)
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	written.Wait()
+	if restartsSeen == 0 {
+		t.Fatalf("%d rows of a page each written and the log never started over (%d restarts)", n, db.Stats().WALRestarts)
+	}
+	// The log file was cut back to the limit when it started over; it
+	// holds at most what was written since.
+	fi, err := os.Stat(filepath.Join(dir, sqlitedb.FileName+"-wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole := n * 4096; fi.Size() >= whole {
+		t.Fatalf("log file %d bytes after %d rows (%d bytes): it never started over", fi.Size(), n, whole)
+	}
+	t.Logf("%d rows, %d restarts, log file %d KB", n, db.Stats().WALRestarts, fi.Size()/1024)
+}

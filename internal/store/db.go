@@ -2,10 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,13 +17,13 @@ import (
 
 // Options selects the database the hub uses.
 type Options struct {
-	// URI of a MongoDB deployment. Empty starts the embedded server.
+	// URI of a MongoDB deployment.
 	URI string
-	// DataDir holds the embedded server's files (in DataDir/db).
-	DataDir string
-	// EmbeddedSync is the embedded server's durability: "full" or "normal"
-	// (see StartEmbedded).
-	EmbeddedSync string
+	// Embedded says the server at URI is an in-process stand-in that only
+	// this process writes and that takes one writer at a time (FerretDB
+	// over SQLite, which the tests use): writes then queue in this package
+	// (see writeGate) and the pool is bounded lower.
+	Embedded bool
 	// Database name; default "hub", or the path of URI when it names one.
 	Database string
 	// Logger; default slog.Default().
@@ -36,7 +36,7 @@ type Options struct {
 }
 
 // Connection pool bounds. A burst of sockets once grew the pool to about
-// 180 connections that were never closed. The embedded server admits one
+// 180 connections that were never closed. An embedded server admits one
 // writer at a time (the write gate queues writers before they take a
 // connection) and runs on the hub's own cores, so a few dozen connections
 // serve every read it can run at once; a MongoDB deployment gets the
@@ -55,28 +55,25 @@ const (
 type DB struct {
 	client   *mongo.Client
 	db       *mongo.Database
-	embedded *Embedded
 	metrics  *opMetrics
 	pool     *poolStats
-	gate     *writeGate // one write at a time into the embedded server
-	Embedded bool       // true when the embedded server is in use
+	gate     *writeGate // one write at a time into an embedded server
+	Embedded bool       // Options.Embedded
 }
 
-// Open connects to MongoDB (or starts the embedded server) and checks that
-// it answers.
+// Open connects to MongoDB and checks that it answers.
 func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	d := &DB{metrics: newOpMetrics(o.Registerer), pool: newPoolStats(o.Registerer)}
 	uri := o.URI
-	maxPool := uint64(MongoDBMaxPoolSize)
 	if uri == "" {
-		e, err := StartEmbedded(filepath.Join(o.DataDir, "db"), o.EmbeddedSync, o.Logger)
-		if err != nil {
-			return nil, err
-		}
-		d.embedded, d.Embedded, uri = e, true, e.URI()
+		return nil, errors.New("store: no MongoDB URI")
+	}
+	maxPool := uint64(MongoDBMaxPoolSize)
+	if o.Embedded {
+		d.Embedded = true
 		d.gate = newWriteGate()
 		maxPool = EmbeddedMaxPoolSize
 	}
@@ -102,13 +99,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		SetPoolMonitor(d.pool.monitor())
 	client, err := mongo.Connect(co)
 	if err != nil {
-		d.closeEmbedded()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
 	d.client, d.db = client, client.Database(name)
 	if err := d.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
-		d.closeEmbedded()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return d, nil
@@ -122,31 +117,12 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close disconnects and stops the embedded server if one runs.
-func (d *DB) Close(ctx context.Context) error {
-	err := d.client.Disconnect(ctx)
-	d.closeEmbedded()
-	return err
-}
-
-func (d *DB) closeEmbedded() {
-	if d.embedded != nil {
-		d.embedded.Close()
-	}
-}
+// Close disconnects.
+func (d *DB) Close(ctx context.Context) error { return d.client.Disconnect(ctx) }
 
 // Collection returns the tenant-scoped collection name.
 func (d *DB) Collection(name string) *Collection {
 	return &Collection{c: d.db.Collection(name), name: name, m: d.metrics, gate: d.gate}
-}
-
-// Optimize brings the embedded server's id indexes up to date (a no-op on
-// MongoDB); call it after start-up has created the collections.
-func (d *DB) Optimize(ctx context.Context) error {
-	if d.embedded == nil {
-		return nil
-	}
-	return d.embedded.IndexNow(ctx)
 }
 
 // Global returns an unscoped collection. Only the few records that exist

@@ -12,7 +12,7 @@
 // The few global collections (tenants, sessions) are reached through
 // [DB.Global], used only by the accounts package.
 //
-// With no URI configured the hub runs an embedded MongoDB-compatible server
-// (FerretDB over SQLite, in-process; see [StartEmbedded]) so the same driver
-// code runs in development, tests and production.
+// The hub uses it only when a MongoDB URI is configured (several nodes);
+// its default store is SQLite (internal/sqlitedb). Tests run it against an
+// in-process FerretDB (storetest) and a real MongoDB when one is named.
 package store

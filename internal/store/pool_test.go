@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/omnihub/hub/internal/store"
+	"github.com/omnihub/hub/internal/store/storetest"
 )
 
 // TestPoolShrinksAfterBurst is issue 12's "the store's connection pool grew
@@ -17,7 +18,7 @@ import (
 // concurrent reads may open connections up to the embedded bound, and once
 // idle they are closed again down to the pool's minimum.
 func TestPoolShrinksAfterBurst(t *testing.T) {
-	db, err := store.Open(context.Background(), store.Options{DataDir: t.TempDir(), MaxConnIdleTime: 100 * time.Millisecond})
+	db, err := store.Open(context.Background(), store.Options{URI: storetest.Ferret(t, ""), Embedded: true, MaxConnIdleTime: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,98 +1,59 @@
-package store
+package storetest
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
 
-// Embedded is an in-process MongoDB-compatible server: FerretDB with its
-// SQLite handler, keeping its files in a folder of the data directory. It
-// listens on a random loopback port and speaks the MongoDB wire protocol, so
-// the hub reaches it with the same driver code as a production MongoDB.
-//
-// SQLite runs in WAL mode with FerretDB's defaults: a write is committed
-// before the server answers, so an acknowledged write survives kill -9.
-type Embedded struct {
-	index  *idIndexer
-	uri    string
-	cancel context.CancelFunc
-	done   sync.WaitGroup
-}
-
-// StartEmbedded starts the embedded server with its files in dir (created
-// when missing). The server stops when Close is called.
-//
-// sync is SQLite's synchronous setting: "full" (default) syncs the WAL to
-// disk on every commit, so acknowledged writes also survive a power cut;
-// "normal" syncs at checkpoints only, which survives a crash or kill -9 of
-// the hub but may lose the last commits on a power cut or OS crash.
-func StartEmbedded(dir, sync string, logger *slog.Logger) (*Embedded, error) {
-	switch sync {
+// Ferret starts FerretDB with its SQLite handler in a temporary folder for
+// one test, listening on a random loopback port, and returns its mongodb://
+// address; it stops when the test ends. It is the MongoDB wire-protocol
+// stand-in of the tests: the hub itself never links it (its embedded store
+// is SQLite, see internal/sqlitedb). syncMode is SQLite's synchronous setting
+// ("full" or "normal"; empty means full).
+func Ferret(t testing.TB, syncMode string) string {
+	t.Helper()
+	switch syncMode {
 	case "":
-		sync = "full"
+		syncMode = "full"
 	case "full", "normal":
 	default:
-		return nil, fmt.Errorf("embedded store: synchronous must be full or normal, not %q", sync)
+		t.Fatalf("ferret: synchronous must be full or normal, not %q", syncMode)
 	}
-	abs, err := filepath.Abs(dir)
+	dir, err := filepath.Abs(t.TempDir())
 	if err != nil {
-		return nil, fmt.Errorf("embedded store: %w", err)
-	}
-	if err := os.MkdirAll(abs, 0o750); err != nil {
-		return nil, fmt.Errorf("embedded store: create %s: %w", abs, err)
-	}
-	if logger == nil {
-		logger = slog.Default()
+		t.Fatal(err)
 	}
 	// FerretDB logs every failed command at warn level with the whole wire
-	// message; the hub reports errors itself, so keep only FerretDB's errors.
-	flog := slog.New(levelFilter{h: logger.Handler(), min: slog.LevelError}).With("component", "ferretdb")
+	// message; the tests report errors themselves, so keep only FerretDB's
+	// errors.
+	flog := slog.New(levelFilter{h: slog.Default().Handler(), min: slog.LevelError}).With("component", "ferretdb")
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(" + sync + ")",
+		SQLiteURL: "file:" + dir + "/?_pragma=synchronous(" + syncMode + ")",
 		Logger:    flog,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("embedded store: %w", err)
+		t.Fatalf("ferret: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{cancel: cancel}
-	e.done.Add(1)
-	go func() {
-		defer e.done.Done()
-		_ = f.Run(ctx)
-	}()
-	e.uri = f.MongoDBURI() // blocks until the listener is bound
-	x := &idIndexer{dir: abs, log: logger}
-	e.done.Add(1)
-	go func() {
-		defer e.done.Done()
-		x.run(ctx, 2*time.Second)
-	}()
-	e.index = x
-	return e, nil
-}
-
-// IndexNow adds the id lookup indexes to collections created since the last
-// pass (see idIndexer); the hub calls it once its services have created
-// their collections.
-func (e *Embedded) IndexNow(ctx context.Context) error { return e.index.once(ctx) }
-
-// URI is the mongodb:// address of the embedded server.
-func (e *Embedded) URI() string { return e.uri }
-
-// Close stops the server and waits until its files are closed.
-func (e *Embedded) Close() {
-	e.cancel()
-	e.done.Wait()
+	var done sync.WaitGroup
+	done.Go(func() { _ = f.Run(ctx) })
+	// Lookups by id scan a whole collection without this (see idIndexer).
+	x := &idIndexer{dir: dir, log: slog.Default()}
+	done.Go(func() { x.run(ctx, 2*time.Second) })
+	t.Cleanup(func() {
+		cancel()
+		done.Wait()
+	})
+	return f.MongoDBURI() // blocks until the listener is bound
 }
 
 // levelFilter drops records below min before they reach h.

@@ -1,5 +1,6 @@
-// Package storetest starts databases for tests: the embedded server always,
-// and the MongoDB named by HUB_TEST_MONGODB_URI when it is set.
+// Package storetest starts MongoDB-compatible databases for tests: an
+// in-process FerretDB always, and the MongoDB named by HUB_TEST_MONGODB_URI
+// when it is set. Only tests import it.
 package storetest
 
 import (
@@ -19,7 +20,7 @@ type Backend struct {
 	Open func(t testing.TB) *store.DB
 }
 
-// Backends lists the embedded server and, when HUB_TEST_MONGODB_URI is set,
+// Backends lists the in-process FerretDB and, when HUB_TEST_MONGODB_URI is set,
 // that MongoDB (each test gets its own database there, dropped afterwards).
 func Backends() []Backend {
 	b := []Backend{{Name: "embedded", Open: Embedded}}
@@ -29,11 +30,11 @@ func Backends() []Backend {
 	return b
 }
 
-// Embedded starts an embedded server in a temporary folder for one test and
-// stops it when the test ends.
+// Embedded starts FerretDB (see Ferret) for one test and opens it as the
+// one process writing it.
 func Embedded(t testing.TB) *store.DB {
 	t.Helper()
-	return open(t, store.Options{DataDir: t.TempDir(), EmbeddedSync: os.Getenv("HUB_TEST_EMBEDDED_SYNC")})
+	return open(t, store.Options{URI: Ferret(t, os.Getenv("HUB_TEST_EMBEDDED_SYNC")), Embedded: true})
 }
 
 // MongoDB opens a fresh database on the server at uri, dropped afterwards.

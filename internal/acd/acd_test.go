@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -463,5 +464,50 @@ func TestTaskIDSharedAcrossTenants(t *testing.T) {
 		if len(q.Groups) != 1 || q.Groups[0].Queued != 1 {
 			t.Errorf("tenant %q after restart: %+v, want its task back in its queue", tenant, q.Groups)
 		}
+	}
+}
+
+// TestAgentStreamQueueFiguresCoalesced: an agent's stream gets queue
+// figures coalesced (not one message per routing step of every other
+// chat), and the last figures it gets are the final ones: after 30 chats
+// queue up with nobody ready, the agent's inbox shows 30 queued.
+func TestAgentStreamQueueFiguresCoalesced(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	f := setup(t, h, nil, "li")
+	ws := stream(t, h, f.agents["li"])
+	var snap acd.Message
+	if err := ws.ReadJSON(&snap); err != nil || snap.Type != "snapshot" {
+		t.Fatalf("first message: %v %+v", err, snap)
+	}
+	const n = 30
+	for i := range n {
+		if r := f.enqueue(t, fmt.Sprintf("q-%d", i)); r.Status != "queued" {
+			t.Fatalf("enqueue %d: %+v", i, r)
+		}
+	}
+	// Read until the figures say 30 queued; count the messages on the way.
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	msgs := 0
+	for queued := 0; queued != n; {
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d messages, queued %d of %d: %v", msgs, queued, n, err)
+		}
+		msgs++
+		var m acd.Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Events) > 0 {
+			t.Fatalf("li was sent other agents' events: %s", b)
+		}
+		for _, g := range m.Groups {
+			if g.ID == f.group {
+				queued = g.Queued
+			}
+		}
+	}
+	if msgs >= n {
+		t.Fatalf("%d messages for %d queue changes: not coalesced", msgs, n)
 	}
 }

@@ -489,10 +489,35 @@ func (s *Service) stream(conn *websocket.Conn) {
 	defer func() { rd.Stop(); <-closed }()
 	ping := time.NewTicker(wsconn.PingEvery)
 	defer ping.Stop()
+	// Queue figures: sent at once after a quiet second, otherwise when the
+	// second since the last ones is over (see groupsEvery).
+	var lastGroups time.Time
+	groupsDue := time.NewTimer(time.Hour)
+	groupsDue.Stop()
+	defer groupsDue.Stop()
+	sendGroups := func() error {
+		lastGroups = time.Now()
+		if b := te.takeGroups(sub); b != nil {
+			return wsconn.Write(conn, websocket.TextMessage, b)
+		}
+		return nil
+	}
 	for {
 		select {
 		case b := <-sub.ch:
 			if err := wsconn.Write(conn, websocket.TextMessage, b); err != nil {
+				return
+			}
+		case <-sub.groupsReady:
+			if wait := groupsEvery - time.Since(lastGroups); wait > 0 {
+				groupsDue.Reset(wait)
+				continue
+			}
+			if err := sendGroups(); err != nil {
+				return
+			}
+		case <-groupsDue.C:
+			if err := sendGroups(); err != nil {
 				return
 			}
 		case <-ping.C:

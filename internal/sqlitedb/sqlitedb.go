@@ -194,9 +194,11 @@ func open(ctx context.Context, o Options) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	// The writer keeps 64 MB of pages in its cache, each reader 16 MB; the
-	// file is memory-mapped (256 MB) so reads of cold pages cost no
-	// syscall.
+	// The writer keeps 64 MB of pages in its cache, each reader 16 MB.
+	// Readers map the file (as far as SQLite's build allows: 2 GB): a
+	// reader's cache is dropped whenever another transaction committed, and
+	// mapped pages are read again without a syscall or a copy. The writer
+	// maps 256 MB.
 	// Checkpoints (copying the WAL back into the file) run on a connection
 	// of their own (see checkpointer), not in the writer's commits.
 	// Statement journals and savepoints (each write function's undo) stay
@@ -214,7 +216,7 @@ func open(ctx context.Context, o Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)", "cache_size(-16384)", "mmap_size(268435456)"))
+	r, err := sql.Open("sqlite", dsn("query_only(1)", "cache_size(-16384)", "mmap_size(1099511627776)"))
 	if err != nil {
 		w.Close()
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"slices"
 	"sync"
@@ -67,6 +68,9 @@ type Service struct {
 	agents   map[agentKey]map[*AgentSub]struct{}
 
 	events chan tenantEvents
+	// shards apply the events of a conversation in order, different
+	// conversations side by side (see applyShards).
+	shards []chan tenantEvent
 	// silence tracks accepted chats for the auto-close warning.
 	silence map[agentKey]*chatSilence
 	ctx     context.Context
@@ -84,6 +88,18 @@ type tenantEvents struct {
 	evs    []routing.Event
 }
 
+type tenantEvent struct {
+	tenant store.TenantID
+	ev     routing.Event
+}
+
+// applyShards is how many conversations' routing events are applied at
+// once. Applying one (read the conversation, store its new status, a
+// system line, frames to both sides) waits for two commits; applied one
+// after the other, a burst of 2,000 new chats queued behind each other for
+// seconds.
+const applyShards = 16
+
 // New starts the hub; Close stops it.
 func New(hist *history.Store, router Router, names Names, log *slog.Logger) *Service {
 	if log == nil {
@@ -100,6 +116,12 @@ func New(hist *history.Store, router Router, names Names, log *slog.Logger) *Ser
 			s.log.Error("routing events dropped: conversation hub overloaded", "tenant", t, "events", len(evs))
 		}
 	})
+	s.shards = make([]chan tenantEvent, applyShards)
+	for i := range s.shards {
+		ch := make(chan tenantEvent, 256)
+		s.shards[i] = ch
+		s.wg.Go(func() { s.applyLoop(ch) })
+	}
 	s.wg.Add(1)
 	go s.loop()
 	return s
@@ -428,10 +450,31 @@ func (s *Service) loop() {
 		case <-tick.C:
 			s.warnSilent()
 		case b := <-s.events:
-			ctx := store.WithTenant(context.Background(), b.tenant)
 			for _, e := range b.evs {
-				s.apply(ctx, e)
+				if e.TaskID == "" {
+					continue
+				}
+				h := fnv.New32a()
+				_, _ = h.Write([]byte(b.tenant))
+				_, _ = h.Write([]byte(e.TaskID))
+				select {
+				case s.shards[h.Sum32()%applyShards] <- tenantEvent{b.tenant, e}:
+				case <-s.ctx.Done():
+					return
+				}
 			}
+		}
+	}
+}
+
+// applyLoop applies one shard's events in order until the service stops.
+func (s *Service) applyLoop(ch <-chan tenantEvent) {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case te := <-ch:
+			s.apply(store.WithTenant(context.Background(), te.tenant), te.ev)
 		}
 	}
 }

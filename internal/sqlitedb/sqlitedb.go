@@ -62,7 +62,8 @@ type Options struct {
 	MaxBatch int
 	// WALLimit is the write-ahead log's length in pages beyond which the
 	// writer finishes a checkpoint so that the log starts over (default
-	// 16,384: 64 MB).
+	// 65,536 pages: 256 MB; a smaller log starts over more often, and
+	// each time the writer pauses to copy what is left).
 	WALLimit int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
@@ -102,7 +103,7 @@ type DB struct {
 // walLimitFrames is the default WALLimit. A checkpoint on its own
 // connection never catches up with a writer that never pauses: the WAL
 // grew to 32 GB in a 13-minute seed before the writer finished them.
-const walLimitFrames = 16384
+const walLimitFrames = 65536
 
 // Stats counts what the writer did since Open.
 type Stats struct {

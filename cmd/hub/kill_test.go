@@ -19,6 +19,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/omnihub/hub/internal/acd"
 	"github.com/omnihub/hub/routing"
 )
 
@@ -166,6 +167,46 @@ func TestKillDuringChatLoad(t *testing.T) {
 		if !slices.ContainsFunc(page.Messages, func(m storedMsg) bool { return m.Direction == "in" && m.CreatedAt.After(killed) }) {
 			t.Errorf("conversation %s: no customer message stored after the restart", id)
 		}
+	}
+
+	// Routing came back as the conversations are: every assigned
+	// conversation is held (accepted) by its assignee and by nobody else,
+	// and each agent's used capacity is what it holds.
+	var convs struct {
+		Conversations []struct {
+			ID, Status string
+			AssigneeID string `json:"assignee_id"`
+		}
+	}
+	getJSON(t, addr, "/api/v1/conversations?limit=500", tok, &convs)
+	var staff struct{ Agents []acd.AgentView }
+	getJSON(t, addr, "/api/v1/routing/agents", tok, &staff)
+	held := map[string]string{} // task -> agent
+	for _, a := range staff.Agents {
+		used := 0
+		for _, h := range a.Tasks {
+			if prev, dup := held[h.TaskID]; dup {
+				t.Errorf("task %s held by %s and %s", h.TaskID, prev, a.ID)
+			}
+			held[h.TaskID] = a.ID
+			used += h.Cost
+		}
+		if used != a.Used {
+			t.Errorf("agent %s: used %d, its tasks cost %d", a.ID, a.Used, used)
+		}
+	}
+	assigned := 0
+	for _, c := range convs.Conversations {
+		if c.Status != "assigned" {
+			continue
+		}
+		assigned++
+		if held[c.ID] != c.AssigneeID {
+			t.Errorf("conversation %s assigned to %s, held by %q after the restart", c.ID, c.AssigneeID, held[c.ID])
+		}
+	}
+	if assigned != customers || len(held) != assigned {
+		t.Errorf("%d conversations assigned, %d tasks held after the restart (want %d each)", assigned, len(held), customers)
 	}
 }
 

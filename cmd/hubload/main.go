@@ -739,7 +739,7 @@ func (l *load) report(stored map[string]bool) error {
 	if n := l.sendErrs.Load(); n > 0 || refusals > 0 {
 		l.logf("%d error frames, %d messages refused (not counted as sent)\n", n, refusals)
 	}
-	fmt.Fprintf(l.out, "RESULT conversations=%d messages=%d acked=%d missing=%d undelivered=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f reconnects=%d moved=%d open_s=%.1f assign_p50_ms=%.1f assign_p99_ms=%.1f\n",
+	fmt.Fprintf(l.out, "RESULT conversations=%d messages=%d acked=%d missing=%d undelivered=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f reconnects=%d moved=%d open_s=%.3f assign_p50_ms=%.1f assign_p99_ms=%.1f\n",
 		l.convs.Load(), messages, nAcked, missing, undelivered, dup, percentileMS(l.lat, 0.50), percentileMS(l.lat, 0.99), l.reconnects.Load(), l.moved.Load(),
 		l.opened.Seconds(), percentileMS(l.assign, 0.50), percentileMS(l.assign, 0.99))
 	return nil

@@ -221,6 +221,11 @@ func (h *Hub) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "hub",
 		DisableStartupMessage: true,
+		// Values from c.Params, c.Query, c.Get... are copies, not views of
+		// fasthttp's buffers: a task id taken from a path (/tasks/:id/...)
+		// went into routing's maps and events and changed under them when
+		// the buffer served the next request (found by the race detector).
+		Immutable: true,
 		// Bodies are read by httpapi.Bodies, route by route: fasthttp only
 		// reads the headers (and at most 8 KB) before the handlers run, and
 		// never parses a multipart form on its own (see httpapi/body.go).

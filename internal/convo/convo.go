@@ -530,14 +530,21 @@ func (s *Service) apply(ctx context.Context, e routing.Event) {
 		delete(s.silence, k)
 	}
 	s.mu.Unlock()
+	ch := s.channel(conv.Channel)
 	switch e.Type {
 	case routing.EventOfferAccepted:
+		// Both sides learn of the assignment as soon as it is stored; the
+		// greeting line (one more commit) follows.
+		s.toAgent(ctx, string(e.AgentID), Frame{Type: "conversation", Conversation: conv})
+		if ch != nil {
+			ch.Routed(ctx, conv, e)
+		}
 		name := string(e.AgentID)
 		if u, err := s.names.GetUser(ctx, accounts.UserID(e.AgentID)); err == nil {
 			name = u.Name
 		}
 		s.system(ctx, conv, fmt.Sprintf("客服 %s 为您服务 · Agent %s has joined", name, name))
-		s.toAgent(ctx, string(e.AgentID), Frame{Type: "conversation", Conversation: conv})
+		return
 	case routing.EventTaskTransferred:
 		if e.FromAgent != "" {
 			s.toAgent(ctx, string(e.FromAgent), Frame{Type: "conversation", Conversation: conv})
@@ -551,7 +558,7 @@ func (s *Service) apply(ctx context.Context, e routing.Event) {
 		}
 		s.toAgents(ctx, conv, Frame{Type: "conversation", Conversation: conv})
 	}
-	if ch := s.channel(conv.Channel); ch != nil {
+	if ch != nil {
 		ch.Routed(ctx, conv, e)
 	}
 }

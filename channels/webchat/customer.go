@@ -529,40 +529,46 @@ func (s *Service) start(c *custSock, in frame) {
 		s.fail(c, in, err)
 		return
 	}
-	ct, err := s.contactFor(ctx, c.v, "")
-	if err != nil {
-		s.fail(c, in, err)
-		return
-	}
 	last := ""
 	if prev, _ := s.visitorDoc(ctx, c.v); prev != nil && prev.ConversationID != "" {
 		if pc, err := s.hist.GetConversation(ctx, prev.ConversationID); err == nil {
 			last = pc.AssigneeID
 		}
 	}
-	req := convo.StartRequest{Contact: ct, Channel: history.ChannelWebChat, Group: in.Group, LastAgent: last}
-	if s.botFirst(ctx, in.Group) {
-		conv, err := s.hub.StartBot(ctx, req)
+	bot := s.botFirst(ctx, in.Group)
+	// The contact (and its identity), the conversation and the visitor's
+	// link to it are one transaction; routing's step is the next one.
+	var req convo.StartRequest
+	var conv *history.Conversation
+	err = s.hub.Atomically(ctx, func(ctx context.Context) error {
+		ct, err := s.contactFor(ctx, c.v, "")
 		if err != nil {
-			s.fail(c, in, err)
-			return
+			return err
 		}
-		if err := s.saveVisitor(ctx, c.v, Visitor{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
-			s.log.Error("visitor not saved", "err", err)
+		req = convo.StartRequest{Contact: ct, Channel: history.ChannelWebChat, Group: in.Group, LastAgent: last}
+		if bot {
+			conv, err = s.hub.StartBot(ctx, req)
+		} else {
+			conv, err = s.hub.Create(ctx, req)
 		}
-		s.attach(c, conv)
-		c.send(frame{Type: "started", Conversation: convView(conv)})
+		if err != nil {
+			return err
+		}
+		return s.saveVisitor(ctx, c.v, Visitor{ContactID: ct.ID, ConversationID: conv.ID})
+	})
+	if err != nil {
+		s.fail(c, in, err)
+		return
+	}
+	// Attached before routing sees the conversation: routing may offer and
+	// assign it (auto-accept) before Route returns.
+	s.attach(c, conv)
+	c.send(frame{Type: "started", Conversation: convView(conv)})
+	if bot {
 		_, _ = s.hub.BotMessage(ctx, conv, "您好，我是智能助手，请直接输入您的问题；需要人工服务请回复“人工”。· Hi, I am the assistant: ask your question, or type “人工” for a human.")
 		return
 	}
-	req.Created = func(conv *history.Conversation) {
-		if err := s.saveVisitor(ctx, c.v, Visitor{ContactID: ct.ID, ConversationID: conv.ID}); err != nil {
-			s.log.Error("visitor not saved", "err", err)
-		}
-		s.attach(c, conv)
-		c.send(frame{Type: "started", Conversation: convView(conv)})
-	}
-	conv, res, err := s.hub.Start(ctx, req)
+	conv, res, err := s.hub.Route(ctx, conv, req)
 	if err != nil {
 		s.fail(c, in, err)
 		return

@@ -381,3 +381,39 @@ func TestConcurrentStartsAllHearAssigned(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestStartIsOneTransaction: on the embedded store a new chat is stored in
+// one transaction (the contact with its identity, the conversation, the
+// visitor's link to it) and routed in a second (the routing step with its
+// events); it used to take four.
+func TestStartIsOneTransaction(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	db := h.SQL()
+	if db == nil {
+		t.Skip("not on the embedded store")
+	}
+	g := group(t, h, "装机", nil) // nobody signed in: the chat waits in the queue
+	cu := newCustomer(t, h)
+	before := db.Stats().Commits
+	cu.send(frame{Type: "start", Group: g})
+	cu.expect("started")
+	if p := cu.expect("queue").Position; p != 1 {
+		t.Fatalf("position %d", p)
+	}
+	if n := db.Stats().Commits - before; n != 2 {
+		t.Fatalf("a chat start took %d transactions, want 2 (start, routing step)", n)
+	}
+	// All of it is there: the visitor is linked to the conversation of the
+	// new contact.
+	var convs struct {
+		Conversations []struct {
+			ID        string
+			ContactID string `json:"contact_id"`
+			Status    string
+		}
+	}
+	h.Do("GET", "/api/v1/conversations?limit=10", h.AdminToken, nil, &convs)
+	if len(convs.Conversations) != 1 || convs.Conversations[0].Status != "queued" || convs.Conversations[0].ContactID == "" {
+		t.Fatalf("conversations: %+v", convs.Conversations)
+	}
+}

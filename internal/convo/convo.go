@@ -68,6 +68,8 @@ type Service struct {
 	agents   map[agentKey]map[*AgentSub]struct{}
 
 	events chan tenantEvents
+	// atomic runs a function in one store transaction (UseTransactions).
+	atomic func(ctx context.Context, fn func(ctx context.Context) error) error
 	// shards apply the events of a conversation in order, different
 	// conversations side by side (see applyShards).
 	shards []chan tenantEvent
@@ -165,13 +167,46 @@ type StartRequest struct {
 // whether it was queued (with its position), offered, or overflowed (the
 // channel must carry out the action).
 func (s *Service) Start(ctx context.Context, r StartRequest) (*history.Conversation, routing.EnqueueResult, error) {
-	conv, err := s.hist.CreateConversation(ctx, history.NewConversation{ContactID: r.Contact.ID, Channel: r.Channel, Status: history.StatusQueued, GroupID: r.Group, Subject: r.Subject})
+	conv, err := s.Create(ctx, r)
 	if err != nil {
 		return nil, routing.EnqueueResult{}, err
 	}
 	if r.Created != nil {
 		r.Created(conv)
 	}
+	return s.Route(ctx, conv, r)
+}
+
+// Create stores a new queued conversation without routing it: with Route,
+// the two halves of Start, for a channel that stores its own records of the
+// start in the same transaction (see Atomically).
+func (s *Service) Create(ctx context.Context, r StartRequest) (*history.Conversation, error) {
+	return s.hist.CreateConversation(ctx, history.NewConversation{ContactID: r.Contact.ID, Channel: r.Channel, Status: history.StatusQueued, GroupID: r.Group, Subject: r.Subject})
+}
+
+// Atomically runs fn so that the store writes it makes (through the context
+// it is given) commit together or not at all: on the embedded store one
+// transaction (see UseTransactions), elsewhere one after the other. fn may
+// run more than once, so it must only read and write through the store
+// with that context, set (not accumulate) what it hands back, and do
+// nothing else: no socket, no routing, no message append (appends are
+// batched on their own).
+func (s *Service) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.atomic == nil {
+		return fn(ctx)
+	}
+	return s.atomic(ctx, fn)
+}
+
+// UseTransactions gives Atomically the store's transactions; call it
+// before the service is used.
+func (s *Service) UseTransactions(run func(ctx context.Context, fn func(ctx context.Context) error) error) {
+	s.atomic = run
+}
+
+// Route hands a conversation made by Create to routing (as Start does after
+// creating it); a conversation routing refuses is closed.
+func (s *Service) Route(ctx context.Context, conv *history.Conversation, r StartRequest) (*history.Conversation, routing.EnqueueResult, error) {
 	res, err := s.router.Enqueue(ctx, routing.TaskSpec{ID: routing.TaskID(conv.ID), Channel: routing.Channel(r.Channel), Group: routing.GroupID(r.Group),
 		Priority: r.Priority, Contact: routing.ContactID(r.Contact.ID), LastAgent: routing.AgentID(r.LastAgent), EnqueuedAt: conv.CreatedAt})
 	if err != nil {

@@ -171,6 +171,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 		return nil, fmt.Errorf("knowledge base: %w", err)
 	}
 	h.Convo = convo.New(h.History, h.ACD, h.Accounts, o.Logger)
+	if h.sql != nil {
+		// What a channel stores to start a conversation is one transaction.
+		h.Convo.UseTransactions(func(ctx context.Context, fn func(context.Context) error) error {
+			return h.sql.Write(ctx, func(tx *sqlitedb.Tx) error { return fn(tx.Context()) })
+		})
+	}
 	var kitStore agentkit.Backend
 	if h.sql != nil {
 		kitStore, err = sqlite.NewAgentKit(ctx, h.sql)

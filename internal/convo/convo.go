@@ -156,30 +156,15 @@ type StartRequest struct {
 	Subject   string
 	Priority  int
 	LastAgent string
-	// Created, when set, is called with the new conversation before it is
-	// handed to routing, so the channel can attach its sockets: routing may
-	// offer and assign it (auto-accept) before Start returns, and those
-	// events go to whoever is attached at that moment.
-	Created func(*history.Conversation)
 }
 
-// Start creates the conversation and hands it to routing. The result says
-// whether it was queued (with its position), offered, or overflowed (the
-// channel must carry out the action).
-func (s *Service) Start(ctx context.Context, r StartRequest) (*history.Conversation, routing.EnqueueResult, error) {
-	conv, err := s.Create(ctx, r)
-	if err != nil {
-		return nil, routing.EnqueueResult{}, err
-	}
-	if r.Created != nil {
-		r.Created(conv)
-	}
-	return s.Route(ctx, conv, r)
-}
-
-// Create stores a new queued conversation without routing it: with Route,
-// the two halves of Start, for a channel that stores its own records of the
-// start in the same transaction (see Atomically).
+// Create stores a new queued conversation without routing it. A channel
+// starts a conversation in two steps: inside Atomically it finds or creates
+// the contact, calls Create and stores its own records of the start (one
+// transaction); then, once it has attached its sockets (routing may offer
+// and assign the conversation before Route returns), it calls Route, whose
+// result says whether the conversation was queued (with its position),
+// offered, or overflowed (the channel must carry out the action).
 func (s *Service) Create(ctx context.Context, r StartRequest) (*history.Conversation, error) {
 	return s.hist.CreateConversation(ctx, history.NewConversation{ContactID: r.Contact.ID, Channel: r.Channel, Status: history.StatusQueued, GroupID: r.Group, Subject: r.Subject})
 }
@@ -204,8 +189,8 @@ func (s *Service) UseTransactions(run func(ctx context.Context, fn func(ctx cont
 	s.atomic = run
 }
 
-// Route hands a conversation made by Create to routing (as Start does after
-// creating it); a conversation routing refuses is closed.
+// Route hands a conversation made by Create to routing (its own
+// transaction); a conversation routing refuses is closed.
 func (s *Service) Route(ctx context.Context, conv *history.Conversation, r StartRequest) (*history.Conversation, routing.EnqueueResult, error) {
 	res, err := s.router.Enqueue(ctx, routing.TaskSpec{ID: routing.TaskID(conv.ID), Channel: routing.Channel(r.Channel), Group: routing.GroupID(r.Group),
 		Priority: r.Priority, Contact: routing.ContactID(r.Contact.ID), LastAgent: routing.AgentID(r.LastAgent), EnqueuedAt: conv.CreatedAt})
@@ -514,10 +499,9 @@ func (s *Service) applyLoop(ch <-chan tenantEvent) {
 	}
 }
 
+// apply moves the conversation of e's task (loop passes only events of a
+// task).
 func (s *Service) apply(ctx context.Context, e routing.Event) {
-	if e.TaskID == "" {
-		return
-	}
 	switch e.Type {
 	case routing.EventTaskQueued, routing.EventOfferAccepted, routing.EventTaskTransferred, routing.EventTaskCompleted,
 		routing.EventTaskAbandoned, routing.EventTaskOverflowed:

@@ -10,17 +10,26 @@ import (
 )
 
 // TestMessagesMoveToTheRowidLayout: a store written with the first
-// messages layout (clustered by tenant, conversation, seq) is migrated at
-// start: its messages are all there, in order, a resent client id is still
-// recognised, and new messages follow their sequence.
+// messages layout (clustered by tenant, conversation, seq), or with the
+// rowid table and its two indexes, is migrated at start: its messages are
+// all there, in order, a resent client id is still recognised, and new
+// messages follow their sequence.
 func TestMessagesMoveToTheRowidLayout(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		newSteps int // the steps the store has not run
+	}{{"clustered", 9}, {"two indexes", 3}} {
+		t.Run(c.name, func(t *testing.T) { testMessagesMove(t, c.newSteps) })
+	}
+}
+
+func testMessagesMove(t *testing.T, newSteps int) {
 	ctx := context.Background()
 	db, err := sqlitedb.Open(ctx, sqlitedb.Options{Dir: t.TempDir(), Sync: "normal"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	const newSteps = 6 // the steps that move messages
 	old := sqlitedb.Migration{Domain: historySchema.Domain, Steps: historySchema.Steps[:len(historySchema.Steps)-newSteps]}
 	if err := db.Migrate(ctx, old); err != nil {
 		t.Fatal(err)
@@ -51,9 +60,9 @@ func TestMessagesMoveToTheRowidLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var idx int
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_seq'`).Scan(&idx); err != nil || idx != 1 {
-		t.Fatalf("messages_seq index: %d %v", idx, err)
+	var idx string
+	if err := db.QueryRow(ctx, `SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name)`).Scan(&idx); err != nil || idx != "messages_conv" {
+		t.Fatalf("messages indexes: %q %v", idx, err)
 	}
 	after := history.New(h)
 	ms, _, err := after.ListMessages(tctx, conv.ID, history.MessageQuery{Limit: 10})

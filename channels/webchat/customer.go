@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/omnihub/hub/history"
+	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/convo"
 	"github.com/omnihub/hub/internal/httpapi"
 	"github.com/omnihub/hub/internal/store"
@@ -512,17 +513,14 @@ func (s *Service) start(c *custSock, in frame) {
 		c.send(frame{Type: "status", Conversation: convView(conv)})
 		return
 	}
-	groups, err := s.dir.ListGroups(ctx, false)
-	if err != nil {
-		s.fail(c, in, err)
-		return
-	}
-	ok := false
-	for _, g := range groups {
-		ok = ok || string(g.ID) == in.Group
-	}
-	if !ok {
+	g, err := s.dir.GetGroup(ctx, accounts.GroupID(in.Group))
+	var nf *store.NotFoundError
+	switch {
+	case errors.As(err, &nf) || (err == nil && g.Disabled):
 		s.fail(c, in, &history.ValidationError{Field: "group", Reason: "unknown skill group"})
+		return
+	case err != nil:
+		s.fail(c, in, err)
 		return
 	}
 	if err := s.allow(opStart, c.src, c.v.tenant); err != nil {

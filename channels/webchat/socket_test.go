@@ -417,3 +417,45 @@ func TestStartIsOneTransaction(t *testing.T) {
 		t.Fatalf("conversations: %+v", convs.Conversations)
 	}
 }
+
+// TestAssignmentIsInTheRoutingStep: with an agent ready, a chat start is
+// three transactions until the customer reads the agent's greeting: the
+// start, the routing step that assigns the chat together with the
+// conversation's new status, and the greeting line. The customer hears
+// of the assignment only once the conversation says so in the store.
+func TestAssignmentIsInTheRoutingStep(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	db := h.SQL()
+	if db == nil {
+		t.Skip("not on the embedded store")
+	}
+	g := group(t, h, "宽带", map[string]any{"auto_accept": true})
+	agent, _ := readyAgent(t, h, g, "agent.step", 0)
+	cu := newCustomer(t, h)
+	before := db.Stats().Commits
+	cu.send(frame{Type: "start", Group: g})
+	conv := cu.expect("started").Conversation.ID
+	for {
+		f := cu.expect("status")
+		if f.Conversation != nil && f.Conversation.Status == "assigned" {
+			break
+		}
+	}
+	var c struct {
+		Status     string
+		AssigneeID string `json:"assignee_id"`
+	}
+	h.Do("GET", "/api/v1/conversations/"+conv, h.AdminToken, nil, &c)
+	if c.Status != "assigned" || c.AssigneeID != agent {
+		t.Fatalf("told assigned, stored %+v", c)
+	}
+	for {
+		f := cu.expect("message")
+		if f.Message != nil && strings.Contains(f.Message.Body, "为您服务") {
+			break
+		}
+	}
+	if n := db.Stats().Commits - before; n != 3 {
+		t.Fatalf("start to greeting took %d transactions, want 3 (start, routing step with the status, greeting)", n)
+	}
+}

@@ -38,6 +38,7 @@ import (
 // Directory is what the channel needs of accounts.
 type Directory interface {
 	ListGroups(ctx context.Context, includeDisabled bool) ([]accounts.Group, error)
+	GetGroup(ctx context.Context, id accounts.GroupID) (*accounts.Group, error)
 	GetTenant(ctx context.Context) (*accounts.Tenant, error)
 }
 

@@ -61,6 +61,26 @@ type Service struct {
 
 	lmu       sync.RWMutex
 	listeners []Listener
+
+	// inStep, when set (InStep), runs each step's write and the step
+	// hooks in one store transaction.
+	inStep func(ctx context.Context, fn func(ctx context.Context) error) error
+	hooks  []StepHook
+}
+
+// StepHook stores what follows from a step's events in the step's own
+// transaction (the conversation's new status when an offer is accepted):
+// ctx carries the transaction, so the hook's writes join it. It runs with
+// the commit lock held: it must only write, never call the Service. A
+// failed hook write is the hook's to report; the step is stored anyway.
+type StepHook func(ctx context.Context, tenant store.TenantID, evs []routing.Event)
+
+// InStep makes every routing step one transaction with what its hooks
+// store: run runs fn in one transaction, with a ctx that carries it. Call
+// it before the first step.
+func (s *Service) InStep(run func(ctx context.Context, fn func(ctx context.Context) error) error, hooks ...StepHook) {
+	s.inStep = run
+	s.hooks = hooks
 }
 
 // Listener receives every committed batch of events of a tenant, in Seq
@@ -361,7 +381,22 @@ func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Ev
 		st.Agents = append(st.Agents, routing.AgentRestore{ID: id, State: snap.State, Reason: snap.Reason, Since: snap.Since,
 			Until: until, HandledToday: snap.HandledToday, PendingDispositions: append([]routing.TaskID{}, snap.PendingDispositions...)})
 	}
-	err := s.b.Commit(ctx, st)
+	var err error
+	if s.inStep == nil {
+		err = s.b.Commit(ctx, st)
+	} else {
+		err = s.inStep(ctx, func(ctx context.Context) error {
+			if err := s.b.Commit(ctx, st); err != nil {
+				return err
+			}
+			if len(evs) > 0 {
+				for _, h := range s.hooks {
+					h(ctx, te.id, evs)
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		s.log.Error("routing state not persisted", "tenant", te.id, "err", err)
 	}

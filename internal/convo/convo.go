@@ -63,6 +63,11 @@ type Service struct {
 	names  Names
 	log    *slog.Logger
 
+	agentNames agentNames
+	// stepped holds the conversations StepHook stored, until apply takes
+	// them.
+	stepped sync.Map // stepKey → *history.Conversation
+
 	mu       sync.RWMutex
 	channels map[history.Channel]Channel
 	agents   map[agentKey]map[*AgentSub]struct{}
@@ -499,6 +504,58 @@ func (s *Service) applyLoop(ch <-chan tenantEvent) {
 	}
 }
 
+// patchFor is the change routing event e makes to its conversation (none:
+// Status "").
+func patchFor(e routing.Event) history.ConversationPatch {
+	switch e.Type {
+	case routing.EventOfferAccepted:
+		agent := string(e.AgentID)
+		grp := string(e.GroupID)
+		return history.ConversationPatch{Status: history.StatusAssigned, AssigneeID: &agent, GroupID: &grp, AssignedAt: e.Time}
+	case routing.EventTaskTransferred:
+		if e.ToGroup == "" {
+			return history.ConversationPatch{Status: history.StatusQueued}
+		}
+		grp := string(e.ToGroup)
+		return history.ConversationPatch{Status: history.StatusQueued, GroupID: &grp}
+	case routing.EventTaskCompleted, routing.EventTaskAbandoned, routing.EventTaskOverflowed:
+		return history.ConversationPatch{Status: history.StatusClosed, EndedAt: e.Time, ClosedAt: e.Time}
+	}
+	return history.ConversationPatch{}
+}
+
+// stepKey names one routing event: its tenant, task and sequence number.
+type stepKey struct {
+	tenant store.TenantID
+	task   routing.TaskID
+	seq    uint64
+}
+
+// StepHook is an acd.StepHook: the conversations' new status is stored in
+// the routing step's transaction (one commit where there were two, and
+// routing and the conversation never disagree after a crash). apply, which
+// tells agents and channels once the step is published, takes the stored
+// conversation instead of writing it again.
+func (s *Service) StepHook(ctx context.Context, t store.TenantID, evs []routing.Event) {
+	ctx = store.WithTenant(ctx, t)
+	for _, e := range evs {
+		p := patchFor(e)
+		if p.Status == "" {
+			continue
+		}
+		c, err := s.hist.UpdateConversation(ctx, history.ConversationID(e.TaskID), p)
+		var nf *store.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			// not a conversation task (e.g. created through the routing API)
+		case err != nil:
+			s.log.Error("conversation not updated in its routing step", "conversation", e.TaskID, "event", e.Type, "err", err)
+		default:
+			s.stepped.Store(stepKey{t, e.TaskID, e.Seq}, c)
+		}
+	}
+}
+
 // apply moves the conversation of e's task (loop passes only events of a
 // task).
 func (s *Service) apply(ctx context.Context, e routing.Event) {
@@ -509,35 +566,28 @@ func (s *Service) apply(ctx context.Context, e routing.Event) {
 		return
 	}
 	id := history.ConversationID(e.TaskID)
-	conv, err := s.hist.GetConversation(ctx, id)
-	if err != nil {
-		return // not a conversation task (e.g. created through the routing API)
-	}
-	var p history.ConversationPatch
-	switch e.Type {
-	case routing.EventOfferAccepted:
-		agent := string(e.AgentID)
-		grp := string(e.GroupID)
-		p = history.ConversationPatch{Status: history.StatusAssigned, AssigneeID: &agent, GroupID: &grp, AssignedAt: e.Time}
-	case routing.EventTaskTransferred:
-		grp := string(e.ToGroup)
-		if grp == "" {
-			grp = conv.GroupID
-		}
-		p = history.ConversationPatch{Status: history.StatusQueued, GroupID: &grp}
-	case routing.EventTaskCompleted:
-		p = history.ConversationPatch{Status: history.StatusClosed, EndedAt: e.Time, ClosedAt: e.Time}
-	case routing.EventTaskAbandoned, routing.EventTaskOverflowed:
-		p = history.ConversationPatch{Status: history.StatusClosed, EndedAt: e.Time, ClosedAt: e.Time}
-	}
-	if p.Status != "" {
-		if c, err := s.hist.UpdateConversation(ctx, id, p); err == nil {
-			conv = c
-		} else {
-			s.log.Error("conversation not updated", "conversation", id, "err", err)
-		}
-	}
 	t, _ := store.Tenant(ctx)
+	var conv *history.Conversation
+	var err error
+	p := patchFor(e)
+	if c, ok := s.stepped.LoadAndDelete(stepKey{t, e.TaskID, e.Seq}); ok {
+		conv = c.(*history.Conversation) // stored in the routing step (StepHook)
+	} else if p.Status == "" {
+		conv, err = s.hist.GetConversation(ctx, id)
+	} else {
+		// The update returns the conversation: no read before it.
+		conv, err = s.hist.UpdateConversation(ctx, id, p)
+	}
+	var nf *store.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		return // not a conversation task (e.g. created through the routing API)
+	case err != nil:
+		s.log.Error("conversation not updated", "conversation", id, "event", e.Type, "err", err)
+		if conv, err = s.hist.GetConversation(ctx, id); err != nil {
+			return
+		}
+	}
 	k := agentKey{t, string(id)}
 	s.mu.Lock()
 	switch e.Type {
@@ -558,10 +608,7 @@ func (s *Service) apply(ctx context.Context, e routing.Event) {
 		if ch != nil {
 			ch.Routed(ctx, conv, e)
 		}
-		name := string(e.AgentID)
-		if u, err := s.names.GetUser(ctx, accounts.UserID(e.AgentID)); err == nil {
-			name = u.Name
-		}
+		name := s.agentNames.name(ctx, s.names, agentKey{t, string(e.AgentID)}, time.Now())
 		s.system(ctx, conv, fmt.Sprintf("客服 %s 为您服务 · Agent %s has joined", name, name))
 		return
 	case routing.EventTaskTransferred:

@@ -173,9 +173,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 	h.Convo = convo.New(h.History, h.ACD, h.Accounts, o.Logger)
 	if h.sql != nil {
 		// What a channel stores to start a conversation is one transaction.
-		h.Convo.UseTransactions(func(ctx context.Context, fn func(context.Context) error) error {
+		inTx := func(ctx context.Context, fn func(context.Context) error) error {
 			return h.sql.Write(ctx, func(tx *sqlitedb.Tx) error { return fn(tx.Context()) })
-		})
+		}
+		h.Convo.UseTransactions(inTx)
+		// So is a routing step with the conversation status it sets.
+		h.ACD.InStep(inTx, h.Convo.StepHook)
 	}
 	var kitStore agentkit.Backend
 	if h.sql != nil {

@@ -60,7 +60,11 @@ func init() {
 }
 
 // Accounts is the embedded backend of accounts.Backend.
-type Accounts struct{ db *sqlitedb.DB }
+type Accounts struct {
+	db      *sqlitedb.DB
+	groups  docMemo[accounts.Group]
+	tenants docMemo[accounts.Tenant]
+}
 
 var _ accounts.Backend = (*Accounts)(nil)
 
@@ -123,7 +127,7 @@ func (a *Accounts) Tenant(ctx context.Context, id store.TenantID) (*accounts.Ten
 		return nil, accNotFound(err, "tenant", string(id))
 	}
 	var t accounts.Tenant
-	return &t, accDecode(doc, &t)
+	return &t, a.tenants.decode(doc, &t)
 }
 
 // UpdateTenant implements accounts.Backend.
@@ -399,7 +403,7 @@ func (a *Accounts) Group(ctx context.Context, id accounts.GroupID) (*accounts.Gr
 		return nil, accNotFound(err, "skill group", string(id))
 	}
 	var g accounts.Group
-	return &g, accDecode(doc, &g)
+	return &g, a.groups.decode(doc, &g)
 }
 
 // Groups implements accounts.Backend.
@@ -424,7 +428,7 @@ func (a *Accounts) Groups(ctx context.Context, includeDisabled bool) ([]accounts
 			return nil, err
 		}
 		var g accounts.Group
-		if err := accDecode(doc, &g); err != nil {
+		if err := a.groups.decode(doc, &g); err != nil {
 			return nil, err
 		}
 		out = append(out, g)

@@ -14,6 +14,8 @@ type metrics struct {
 	redo     prometheus.Counter
 	// walRestart times the checkpoints the writer finishes itself.
 	walRestart prometheus.Histogram
+	// checkpoint times the checkpointer's copies.
+	checkpoint prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,9 +32,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Write transactions redone with a savepoint per write because one of their writes failed."}),
 		walRestart: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hub", Subsystem: "store", Name: "wal_restart_seconds",
 			Help: "Checkpoints the writer finished between two transactions so that the write-ahead log starts over (writes wait meanwhile).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
+		checkpoint: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hub", Subsystem: "store", Name: "checkpoint_seconds",
+			Help: "Checkpoints copying the write-ahead log into the store file, in the background (writes go on meanwhile).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.commits, m.failed, m.batch, m.duration, m.redo, m.walRestart)
+		reg.MustRegister(m.commits, m.failed, m.batch, m.duration, m.redo, m.walRestart, m.checkpoint)
 	}
 	return m
 }

@@ -533,9 +533,13 @@ func (d *DB) checkpointer() {
 		if n := d.commits.Load(); n != last {
 			last = n
 			var busy, frames, copied int64
+			start := time.Now()
 			if err := d.ck.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
 				d.log.Warn("store: checkpoint", "err", err)
-			} else if frames > d.walLimit {
+				continue
+			}
+			d.m.checkpoint.Observe(time.Since(start).Seconds())
+			if frames > d.walLimit {
 				d.walFull.Store(true)
 			}
 		}

@@ -79,6 +79,7 @@ type config struct {
 	addr, user, pw     string
 	customers, agents  int
 	perAgent           int
+	leave              bool
 	duration, interval time.Duration
 	rampUp             time.Duration
 	every              time.Duration // progress lines on stderr; 0: none
@@ -105,6 +106,7 @@ func chat(ctx context.Context, args []string, out, log io.Writer) error {
 	fs.DurationVar(&c.rampUp, "ramp-up", 20*time.Second, "how long opening the conversations may take at most")
 	fs.DurationVar(&c.resume, "resume", 60*time.Second, "how long a dropped socket keeps trying to reconnect (hub restarting)")
 	fs.DurationVar(&c.drain, "drain", 5*time.Second, "after the sends, stop waiting for the last acks and deliveries when every socket is up and nothing arrived for this long")
+	fs.BoolVar(&c.leave, "leave", false, "at the end, every customer leaves its chat (the conversations end, as in a real day); without it they stay assigned")
 	fs.Int64Var(&c.markAcked, "mark-acked", 0, `print "MARK acked=N" on stderr when the Nth acknowledgment arrives (0: never)`)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -594,6 +596,24 @@ func (l *load) run(ctx context.Context) error {
 	tick.Stop()
 	stopProgress()
 	wg.Wait()
+	if l.c.leave {
+		for _, cu := range custs {
+			cu.leave()
+		}
+		// Every chat ends before the sockets close.
+		deadline := time.After(30 * time.Second)
+		left := 0
+	wait:
+		for _, cu := range custs {
+			select {
+			case <-cu.ended:
+				left++
+			case <-deadline:
+				break wait
+			}
+		}
+		l.logf("%d of %d customers left their chat (the hub ended it)\n", left, len(custs))
+	}
 	closeSockets()
 	for _, a := range agents {
 		a.closeConns()
@@ -1102,6 +1122,9 @@ type cust struct {
 	pending map[string]string
 	lastID  string // newest message id seen
 	n       int
+
+	ended   chan struct{} // closed when the hub says the chat ended
+	endOnce sync.Once
 }
 
 // session asks the hub for a visitor token, presenting the previous one
@@ -1138,7 +1161,7 @@ func (l *load) newCustomer(ctx context.Context, name string) (*cust, *websocket.
 	if err != nil {
 		return nil, nil, fmt.Errorf("customer socket: %w", err)
 	}
-	cu := &cust{l: l, name: name, token: tok, pending: map[string]string{}}
+	cu := &cust{l: l, name: name, token: tok, pending: map[string]string{}, ended: make(chan struct{})}
 	started := time.Now()
 	if err := conn.WriteJSON(map[string]any{"type": "start", "group": l.group}); err != nil {
 		conn.Close()
@@ -1177,6 +1200,20 @@ func (cu *cust) convIDs() []string {
 	cu.mu.Lock()
 	defer cu.mu.Unlock()
 	return append([]string{cu.conv}, cu.others...)
+}
+
+// leave tells the hub the customer has left the chat (the hub reads the
+// frame before it sees the socket close).
+func (cu *cust) leave() {
+	cu.mu.Lock()
+	conn := cu.conn
+	cu.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	cu.wmu.Lock()
+	_ = conn.WriteJSON(map[string]any{"type": "end"})
+	cu.wmu.Unlock()
 }
 
 func (cu *cust) closeConn() {
@@ -1316,6 +1353,8 @@ func (cu *cust) read(conn *websocket.Conn) {
 				cu.noteLocked(m.ID, m.Body, m.Direction)
 			}
 			cu.mu.Unlock()
+		case "ended":
+			cu.endOnce.Do(func() { close(cu.ended) })
 		case "ack":
 			cu.mu.Lock()
 			delete(cu.pending, f.ClientID)

@@ -30,7 +30,7 @@ func TestChatLoad(t *testing.T) {
 	err := chat(context.Background(), []string{
 		"-addr", h.URL, "-admin-user", hubconfig.Default().AdminUser, "-admin-password", hubtest.AdminPassword,
 		"-customers", "6", "-agents", "2", "-chats-per-agent", "3",
-		"-duration", "3s", "-interval", "500ms", "-progress", "1s",
+		"-duration", "3s", "-interval", "500ms", "-progress", "1s", "-leave",
 	}, &out, &log)
 	if err != nil {
 		t.Fatalf("chat: %v\n%s", err, log.String())
@@ -51,6 +51,16 @@ func TestChatLoad(t *testing.T) {
 	f := func(i int) float64 { v, _ := strconv.ParseFloat(m[i], 64); return v }
 	if f(11) <= 0 || f(12) <= 0 || f(13) < f(12) || f(13) > f(11)*1000 {
 		t.Fatalf("opening not timed: %s", out.String())
+	}
+	// -leave: every customer left and the hub ended every chat.
+	if !strings.Contains(log.String(), "6 of 6 customers left their chat") {
+		t.Fatalf("customers did not all leave:\n%s", log.String())
+	}
+	for _, status := range []string{"queued", "assigned"} {
+		var open struct{ Conversations []struct{ ID, Status string } }
+		if st := h.Do("GET", "/api/v1/conversations?status="+status+"&limit=50", h.AdminToken, nil, &open); st != 200 || len(open.Conversations) != 0 {
+			t.Fatalf("after -leave: status %d, %s conversations %+v", st, status, open.Conversations)
+		}
 	}
 	t.Logf("%s%s", out.String(), log.String())
 	if !bytes.Contains(log.Bytes(), []byte("delivered=")) {

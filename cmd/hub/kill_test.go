@@ -27,7 +27,7 @@ import (
 // work and restarted on the same data folder and port.
 
 // resultRe matches hubload's RESULT line.
-var resultRe = regexp.MustCompile(`(?m)^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+) open_s=([\d.]+) assign_p50_ms=([\d.]+) assign_p99_ms=([\d.]+)$`)
+var resultRe = regexp.MustCompile(`(?m)^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+) open_s=([\d.]+) assign_p50_ms=([\d.]+) assign_p99_ms=([\d.]+) open_per_s=([\d.]+) events_stored=(-?\d+) events_applied=(-?\d+)$`)
 
 // getJSON GETs path as token and decodes the answer into out.
 func getJSON(t *testing.T, addr, path, token string, out any) {
@@ -85,7 +85,7 @@ func TestKillDuringChatLoad(t *testing.T) {
 	load := exec.Command(loadPath, "chat", "-addr", "http://"+addr, "-admin-password", pw,
 		"-customers", strconv.Itoa(customers), "-agents", strconv.Itoa(agents), "-chats-per-agent", "3",
 		"-duration", "10s", "-interval", "200ms", "-progress", "1s", "-resume", "45s",
-		"-mark-acked", "60")
+		"-mark-acked", "60", "-metrics", "")
 	out, logs := &syncBuf{}, &syncBuf{}
 	load.Stdout = out
 	stderr, err := load.StderrPipe()

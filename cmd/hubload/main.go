@@ -15,7 +15,7 @@
 // history API. When the run is over, hubload reads every conversation back
 // through the history API as the admin and ends with one line:
 //
-//	RESULT conversations=N messages=M acked=A missing=X undelivered=U duplicated=D p50_ms=P p99_ms=Q reconnects=R moved=V open_s=O assign_p50_ms=S assign_p99_ms=T
+//	RESULT conversations=N messages=M acked=A missing=X undelivered=U duplicated=D p50_ms=P p99_ms=Q reconnects=R moved=V open_s=O assign_p50_ms=S assign_p99_ms=T open_per_s=W events_stored=E events_applied=F
 //
 // messages: written to a socket and not refused by the hub; acked: of
 // those, acknowledged by the hub; missing: acknowledged but not in the
@@ -25,7 +25,11 @@
 // reconnects: sockets reopened after a drop; moved: customers who came back
 // to another conversation than theirs (or none); open_s: seconds until
 // every conversation was open and assigned; assign_p50/p99: from a
-// customer's start frame to its "assigned" status.
+// customer's start frame to its "assigned" status; open_per_s: chats
+// opened per second (-burst customers open at once); events_stored and
+// events_applied: the hub's routing events committed to the store and
+// applied by its conversation layer (equal when nothing fell out of step;
+// -1 when -metrics cannot be read).
 //
 // -mark-acked N prints "MARK acked=N" on stderr when the Nth
 // acknowledgment arrives, so a test or an operator can act (kill the hub)
@@ -37,6 +41,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -80,6 +85,8 @@ type config struct {
 	customers, agents  int
 	perAgent           int
 	leave              bool
+	burst              int    // customers opening at once
+	metrics            string // the hub's metrics URL
 	duration, interval time.Duration
 	rampUp             time.Duration
 	every              time.Duration // progress lines on stderr; 0: none
@@ -106,10 +113,15 @@ func chat(ctx context.Context, args []string, out, log io.Writer) error {
 	fs.DurationVar(&c.rampUp, "ramp-up", 20*time.Second, "how long opening the conversations may take at most")
 	fs.DurationVar(&c.resume, "resume", 60*time.Second, "how long a dropped socket keeps trying to reconnect (hub restarting)")
 	fs.DurationVar(&c.drain, "drain", 5*time.Second, "after the sends, stop waiting for the last acks and deliveries when every socket is up and nothing arrived for this long")
+	fs.IntVar(&c.burst, "burst", 100, "customers opening their chat at once (a real burst has many; 8 was the fixed number before)")
+	fs.StringVar(&c.metrics, "metrics", "http://127.0.0.1:9464/metrics", "the hub's metrics URL, for the routing event counters (empty: not read)")
 	fs.BoolVar(&c.leave, "leave", false, "at the end, every customer leaves its chat (the conversations end, as in a real day); without it they stay assigned")
 	fs.Int64Var(&c.markAcked, "mark-acked", 0, `print "MARK acked=N" on stderr when the Nth acknowledgment arrives (0: never)`)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.burst < 1 {
+		return fmt.Errorf("-burst must be at least 1")
 	}
 	if c.customers*1 > c.agents*c.perAgent {
 		return fmt.Errorf("-customers %d exceeds -agents x -chats-per-agent (%d)", c.customers, c.agents*c.perAgent)
@@ -120,12 +132,14 @@ func chat(ctx context.Context, args []string, out, log io.Writer) error {
 }
 
 type load struct {
-	c     config
-	out   io.Writer // the RESULT line
-	logMu sync.Mutex
-	log   io.Writer // progress
-	group string
-	start time.Time
+	c config
+
+	evStored, evApplied int64     // the hub's routing event counters at the end
+	out                 io.Writer // the RESULT line
+	logMu               sync.Mutex
+	log                 io.Writer // progress
+	group               string
+	start               time.Time
 
 	adminMu sync.Mutex
 	admin   string
@@ -539,14 +553,15 @@ func (l *load) run(ctx context.Context) error {
 	if err, _ := firstErr.Load().(error); err != nil {
 		return err
 	}
-	l.logf("opening %d conversations...\n", l.c.customers)
+	l.logf("opening %d conversations, %d at once...\n", l.c.customers, l.c.burst)
 	l.start = time.Now()
+	burst := make(chan struct{}, l.c.burst)
 	for i := range custs {
 		wg.Add(1)
-		sem <- struct{}{}
+		burst <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer func() { <-burst }()
 			cu, conn, err := l.newCustomer(ctx, fmt.Sprintf("%s-%06d", run, i))
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
@@ -642,6 +657,7 @@ func (l *load) run(ctx context.Context) error {
 		return fmt.Errorf("reading the history back: %w", err)
 	}
 	l.logf("read back in %s\n", time.Since(readFrom).Round(time.Millisecond))
+	l.evStored, l.evApplied = l.eventCounters(outer)
 	return l.report(stored)
 }
 
@@ -759,10 +775,80 @@ func (l *load) report(stored map[string]bool) error {
 	if n := l.sendErrs.Load(); n > 0 || refusals > 0 {
 		l.logf("%d error frames, %d messages refused (not counted as sent)\n", n, refusals)
 	}
-	fmt.Fprintf(l.out, "RESULT conversations=%d messages=%d acked=%d missing=%d undelivered=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f reconnects=%d moved=%d open_s=%.3f assign_p50_ms=%.1f assign_p99_ms=%.1f\n",
+	fmt.Fprintf(l.out, "RESULT conversations=%d messages=%d acked=%d missing=%d undelivered=%d duplicated=%d p50_ms=%.1f p99_ms=%.1f reconnects=%d moved=%d open_s=%.3f assign_p50_ms=%.1f assign_p99_ms=%.1f open_per_s=%.0f events_stored=%d events_applied=%d\n",
 		l.convs.Load(), messages, nAcked, missing, undelivered, dup, percentileMS(l.lat, 0.50), percentileMS(l.lat, 0.99), l.reconnects.Load(), l.moved.Load(),
-		l.opened.Seconds(), percentileMS(l.assign, 0.50), percentileMS(l.assign, 0.99))
+		l.opened.Seconds(), percentileMS(l.assign, 0.50), percentileMS(l.assign, 0.99), float64(l.convs.Load())/max(l.opened.Seconds(), 1e-9), l.evStored, l.evApplied)
 	return nil
+}
+
+// eventCounters reads the hub's routing event counters (stored, and
+// applied by the conversation layer) from its metrics, waiting up to 10 s
+// for the conversation layer to catch up; -1 when they cannot be read.
+func (l *load) eventCounters(ctx context.Context) (stored, applied int64) {
+	stored, applied = -1, -1
+	if l.c.metrics == "" {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, ap, err := l.readCounters(ctx)
+		if err != nil {
+			l.logf("routing event counters not read: %v\n", err)
+			return
+		}
+		stored, applied = st, ap
+		if st == ap || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (l *load) readCounters(ctx context.Context) (stored, applied int64, err error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", l.c.metrics, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return 0, 0, fmt.Errorf("%s: %s", l.c.metrics, resp.Status)
+	}
+	stored, applied = -1, -1
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		f, perr := strconv.ParseFloat(val, 64)
+		if perr != nil {
+			continue
+		}
+		switch name {
+		case "hub_routing_events_stored_total":
+			stored = int64(f)
+		case "hub_convo_events_applied_total":
+			applied = int64(f)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	if stored < 0 || applied < 0 {
+		return 0, 0, fmt.Errorf("%s has no routing event counters", l.c.metrics)
+	}
+	return stored, applied, nil
 }
 
 // agentMsg is an agent's message not yet answered by the hub.

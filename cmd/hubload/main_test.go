@@ -15,7 +15,7 @@ import (
 
 // resultRe matches hubload's RESULT line: conversations, messages, acked,
 // missing, undelivered, duplicated, p50, p99, reconnects, moved.
-var resultRe = regexp.MustCompile(`^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+) open_s=([\d.]+) assign_p50_ms=([\d.]+) assign_p99_ms=([\d.]+)\n$`)
+var resultRe = regexp.MustCompile(`^RESULT conversations=(\d+) messages=(\d+) acked=(\d+) missing=(\d+) undelivered=(\d+) duplicated=(\d+) p50_ms=([\d.]+) p99_ms=([\d.]+) reconnects=(\d+) moved=(\d+) open_s=([\d.]+) assign_p50_ms=([\d.]+) assign_p99_ms=([\d.]+) open_per_s=([\d.]+) events_stored=(-?\d+) events_applied=(-?\d+)\n$`)
 
 // TestChatLoad runs a small chat load against a real hub (embedded store)
 // and checks the RESULT line: every conversation opened, messages went both
@@ -31,6 +31,7 @@ func TestChatLoad(t *testing.T) {
 		"-addr", h.URL, "-admin-user", hubconfig.Default().AdminUser, "-admin-password", hubtest.AdminPassword,
 		"-customers", "6", "-agents", "2", "-chats-per-agent", "3",
 		"-duration", "3s", "-interval", "500ms", "-progress", "1s", "-leave",
+		"-metrics", "http://" + h.MetricsAddr() + "/metrics",
 	}, &out, &log)
 	if err != nil {
 		t.Fatalf("chat: %v\n%s", err, log.String())
@@ -51,6 +52,10 @@ func TestChatLoad(t *testing.T) {
 	f := func(i int) float64 { v, _ := strconv.ParseFloat(m[i], 64); return v }
 	if f(11) <= 0 || f(12) <= 0 || f(13) < f(12) || f(13) > f(11)*1000 {
 		t.Fatalf("opening not timed: %s", out.String())
+	}
+	// Every routing event the hub stored reached its conversation layer.
+	if n(15) <= 0 || n(15) != n(16) {
+		t.Fatalf("routing events stored %d, applied %d: %s", n(15), n(16), out.String())
 	}
 	// -leave: every customer left and the hub ended every chat.
 	if !strings.Contains(log.String(), "6 of 6 customers left their chat") {

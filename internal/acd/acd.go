@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/omnihub/hub/internal/accounts"
@@ -66,7 +67,13 @@ type Service struct {
 	// hooks in one store transaction.
 	inStep func(ctx context.Context, fn func(ctx context.Context) error) error
 	hooks  []StepHook
+
+	stored atomic.Uint64 // events committed to the store
 }
+
+// EventsStored counts the routing events committed to the store since the
+// service started (hub_routing_events_stored_total).
+func (s *Service) EventsStored() uint64 { return s.stored.Load() }
 
 // StepHook stores what follows from a step's events in the step's own
 // transaction (the conversation's new status when an offer is accepted):
@@ -399,6 +406,8 @@ func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Ev
 	}
 	if err != nil {
 		s.log.Error("routing state not persisted", "tenant", te.id, "err", err)
+	} else {
+		s.stored.Add(uint64(len(evs)))
 	}
 	te.publish(evs, agents, groups)
 	if len(evs) > 0 {

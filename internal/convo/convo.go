@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/omnihub/hub/history"
@@ -67,6 +68,7 @@ type Service struct {
 	// stepped holds the conversations StepHook stored, until apply takes
 	// them.
 	stepped sync.Map // stepKey → *history.Conversation
+	applied atomic.Uint64
 
 	mu       sync.RWMutex
 	channels map[history.Channel]Channel
@@ -117,10 +119,11 @@ func New(hist *history.Store, router Router, names Names, log *slog.Logger) *Ser
 		events: make(chan tenantEvents, 4096), silence: map[agentKey]*chatSilence{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	router.Listen(func(t store.TenantID, evs []routing.Event) {
+		// Back-pressure, never loss: when the conversation layer is behind,
+		// routing's next step waits here (apply never calls routing).
 		select {
 		case s.events <- tenantEvents{t, slices.Clone(evs)}:
-		default:
-			s.log.Error("routing events dropped: conversation hub overloaded", "tenant", t, "events", len(evs))
+		case <-s.ctx.Done():
 		}
 	})
 	s.shards = make([]chan tenantEvent, applyShards)
@@ -477,6 +480,7 @@ func (s *Service) loop() {
 		case b := <-s.events:
 			for _, e := range b.evs {
 				if e.TaskID == "" {
+					s.applied.Add(1) // nothing to apply
 					continue
 				}
 				h := fnv.New32a()
@@ -500,9 +504,15 @@ func (s *Service) applyLoop(ch <-chan tenantEvent) {
 			return
 		case te := <-ch:
 			s.apply(store.WithTenant(context.Background(), te.tenant), te.ev)
+			s.applied.Add(1)
 		}
 	}
 }
+
+// EventsApplied counts the routing events the conversation layer has
+// applied since it started (hub_convo_events_applied_total): at rest it
+// equals acd's EventsStored.
+func (s *Service) EventsApplied() uint64 { return s.applied.Load() }
 
 // patchFor is the change routing event e makes to its conversation (none:
 // Status "").

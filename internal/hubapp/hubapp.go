@@ -180,6 +180,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Hub, error) {
 		// So is a routing step with the conversation status it sets.
 		h.ACD.InStep(inTx, h.Convo.StepHook)
 	}
+	h.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hub", Subsystem: "routing", Name: "events_stored_total",
+			Help: "Routing events committed to the store."}, func() float64 { return float64(h.ACD.EventsStored()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hub", Subsystem: "convo", Name: "events_applied_total",
+			Help: "Routing events the conversation layer has applied (equal to hub_routing_events_stored_total at rest)."}, func() float64 { return float64(h.Convo.EventsApplied()) }))
 	var kitStore agentkit.Backend
 	if h.sql != nil {
 		kitStore, err = sqlite.NewAgentKit(ctx, h.sql)

@@ -231,12 +231,18 @@ func (te *tenantEngine) publish(evs []routing.Event, agents map[routing.AgentID]
 		b := staffJSON
 		if !sub.staff {
 			if len(gv) > 0 {
+				// Only the first change since the stream took the figures
+				// rings: later ones wait in sub.groups for the same send
+				// (each ring woke all agents' streams on every step).
+				ring := len(sub.groups) == 0
 				for _, g := range gv {
 					sub.groups[g.ID] = g
 				}
-				select {
-				case sub.groupsReady <- struct{}{}:
-				default:
+				if ring {
+					select {
+					case sub.groupsReady <- struct{}{}:
+					default:
+					}
 				}
 			}
 			m := Message{Type: "events"}

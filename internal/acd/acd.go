@@ -257,21 +257,14 @@ func (s *Service) applyGroup(ctx context.Context, te *tenantEngine, id accounts.
 	if err != nil {
 		return err
 	}
-	evs, err := te.eng.UpsertGroup(cfg)
-	if err != nil {
-		return err
-	}
-	s.commit(ctx, te, evs, nil)
-	return nil
+	return s.step(ctx, te, nil, func() ([]routing.Event, error) { return te.eng.UpsertGroup(cfg) })
 }
 
 func (s *Service) applyAgent(ctx context.Context, te *tenantEngine, u *accounts.User) error {
 	aid := routing.AgentID(u.ID)
 	if u.Disabled || len(u.Groups) == 0 {
 		if _, err := te.eng.Agent(aid); err == nil {
-			evs, err := te.eng.RemoveAgent(aid)
-			s.commit(ctx, te, evs, nil)
-			return err
+			return s.step(ctx, te, nil, func() ([]routing.Event, error) { return te.eng.RemoveAgent(aid) })
 		}
 		return nil
 	}
@@ -283,9 +276,7 @@ func (s *Service) applyAgent(ctx context.Context, te *tenantEngine, u *accounts.
 	for _, m := range u.Groups {
 		groups[routing.GroupID(m.GroupID)] = m.Level
 	}
-	evs, err := te.eng.UpsertAgent(as.toAgentConfig(aid, groups))
-	s.commit(ctx, te, evs, nil)
-	return err
+	return s.step(ctx, te, nil, func() ([]routing.Event, error) { return te.eng.UpsertAgent(as.toAgentConfig(aid, groups)) })
 }
 
 // drive calls Tick whenever the engine's next deadline falls due.
@@ -307,7 +298,7 @@ func (s *Service) drive(te *tenantEngine) {
 			continue
 		case <-t.C:
 		}
-		s.commit(ctx, te, te.eng.Tick(s.now()), nil)
+		_ = s.step(ctx, te, nil, func() ([]routing.Event, error) { return te.eng.Tick(s.now()), nil })
 	}
 }
 
@@ -324,14 +315,37 @@ type extra struct {
 // subscribers and wakes the timer goroutine. It is called after every
 // engine call, before the API answers. x may be nil.
 func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Event, x *extra) error {
+	te.pmu.Lock()
+	defer te.pmu.Unlock()
+	return s.commitLocked(ctx, te, evs, x)
+}
+
+// step makes one engine call (call) and commits its events as one ordered
+// step: the commit lock is held from the call to the publication, so a
+// timer tick and an API call can never store or publish their events out
+// of the order the engine made them. A call that fails with no events
+// commits nothing.
+func (s *Service) step(ctx context.Context, te *tenantEngine, x *extra, call func() ([]routing.Event, error)) error {
+	te.pmu.Lock()
+	defer te.pmu.Unlock()
+	evs, err := call()
+	if err != nil && len(evs) == 0 {
+		return err
+	}
+	if cerr := s.commitLocked(ctx, te, evs, x); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// commitLocked is commit with te.pmu held.
+func (s *Service) commitLocked(ctx context.Context, te *tenantEngine, evs []routing.Event, x *extra) error {
 	if x == nil {
 		x = &extra{}
 	}
 	if len(evs) == 0 && len(x.specs) == 0 && x.group == nil && x.agent == nil {
 		return nil
 	}
-	te.pmu.Lock()
-	defer te.pmu.Unlock()
 	ctx = context.WithoutCancel(ctx)
 	tasks := map[routing.TaskID]routing.EventType{}
 	var taskOrder []routing.TaskID

@@ -548,17 +548,10 @@ func (s *Service) presence(ctx context.Context, te *tenantEngine, aid routing.Ag
 		delete(te.conns, aid)
 	}
 	te.subMu.Unlock()
-	var evs []routing.Event
-	var err error
 	switch {
 	case delta > 0 && n == 1:
-		evs, err = te.eng.Connected(aid)
+		_ = s.step(ctx, te, nil, func() ([]routing.Event, error) { return te.eng.Connected(aid) })
 	case delta < 0 && n <= 0:
-		evs, err = te.eng.Disconnected(aid, s.now())
-	default:
-		return
-	}
-	if err == nil {
-		_ = s.commit(ctx, te, evs, nil)
+		_ = s.step(ctx, te, nil, func() ([]routing.Event, error) { return te.eng.Disconnected(aid, s.now()) })
 	}
 }

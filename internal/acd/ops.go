@@ -15,11 +15,7 @@ func (s *Service) do(ctx context.Context, f func(e *routing.Engine) ([]routing.E
 	if err != nil {
 		return err
 	}
-	evs, err := f(te.eng)
-	if cerr := s.commit(ctx, te, evs, nil); err == nil {
-		err = cerr
-	}
-	return err
+	return s.step(ctx, te, nil, func() ([]routing.Event, error) { return f(te.eng) })
 }
 
 // Enqueue hands a conversation to routing and returns what became of it
@@ -33,11 +29,13 @@ func (s *Service) Enqueue(ctx context.Context, spec routing.TaskSpec) (routing.E
 	if spec.EnqueuedAt.IsZero() {
 		spec.EnqueuedAt = s.now()
 	}
-	res, evs, err := te.eng.Enqueue(spec)
-	if err != nil {
-		return res, err
-	}
-	return res, s.commit(ctx, te, evs, &extra{specs: map[routing.TaskID]routing.TaskSpec{spec.ID: spec}})
+	var res routing.EnqueueResult
+	err = s.step(ctx, te, &extra{specs: map[routing.TaskID]routing.TaskSpec{spec.ID: spec}}, func() ([]routing.Event, error) {
+		r, evs, err := te.eng.Enqueue(spec)
+		res = r
+		return evs, err
+	})
+	return res, err
 }
 
 // Cancel ends a task whose customer left while waiting (abandon).
@@ -184,11 +182,9 @@ func (s *Service) SetGroupSettings(ctx context.Context, id accounts.GroupID, gs 
 	if _, err := s.dir.GetGroup(ctx, id); err != nil {
 		return err
 	}
-	evs, err := te.eng.UpsertGroup(cfg)
-	if err != nil {
-		return err
-	}
-	return s.commit(ctx, te, evs, &extra{group: &GroupSettingsChange{ID: string(id), Settings: gs}})
+	return s.step(ctx, te, &extra{group: &GroupSettingsChange{ID: string(id), Settings: gs}}, func() ([]routing.Event, error) {
+		return te.eng.UpsertGroup(cfg)
+	})
 }
 
 // AgentSettings returns an agent's routing limits.
@@ -209,17 +205,16 @@ func (s *Service) SetAgentSettings(ctx context.Context, id accounts.UserID, as A
 	if err != nil {
 		return err
 	}
-	var evs []routing.Event
-	if len(u.Groups) > 0 && !u.Disabled {
+	return s.step(ctx, te, &extra{agent: &AgentSettingsChange{ID: string(id), Settings: as}}, func() ([]routing.Event, error) {
+		if len(u.Groups) == 0 || u.Disabled {
+			return nil, nil
+		}
 		groups := map[routing.GroupID]int{}
 		for _, m := range u.Groups {
 			groups[routing.GroupID(m.GroupID)] = m.Level
 		}
-		if evs, err = te.eng.UpsertAgent(as.toAgentConfig(routing.AgentID(id), groups)); err != nil {
-			return err
-		}
-	}
-	return s.commit(ctx, te, evs, &extra{agent: &AgentSettingsChange{ID: string(id), Settings: as}})
+		return te.eng.UpsertAgent(as.toAgentConfig(routing.AgentID(id), groups))
+	})
 }
 
 // Events lists persisted routing events in Seq order (for reports and

@@ -134,6 +134,20 @@ func New(hist *history.Store, router Router, names Names, log *slog.Logger) *Ser
 	}
 	s.wg.Add(1)
 	go s.loop()
+	// Its own goroutine: warnSilent asks routing for settings, and routing
+	// may be waiting for loop to take its events (back-pressure).
+	s.wg.Go(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-tick.C:
+				s.warnSilent()
+			}
+		}
+	})
 	return s
 }
 
@@ -465,18 +479,13 @@ func (s *Service) warnSilent() {
 	}
 }
 
-// loop applies routing events to conversations and sends auto-close
-// warnings.
+// loop hands routing events to the shards that apply them.
 func (s *Service) loop() {
 	defer s.wg.Done()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case <-tick.C:
-			s.warnSilent()
 		case b := <-s.events:
 			for _, e := range b.evs {
 				if e.TaskID == "" {

@@ -59,6 +59,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	tenants map[store.TenantID]*tenantEngine
+	loading map[store.TenantID]*tenantLoad // engines being loaded (engine)
 
 	lmu       sync.RWMutex
 	listeners []Listener
@@ -151,21 +152,59 @@ func (s *Service) engine(ctx context.Context) (*tenantEngine, error) {
 		return nil, store.ErrNoTenant
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if te := s.tenants[t]; te != nil {
+		s.mu.Unlock()
 		return te, nil
 	}
 	if s.ctx.Err() != nil {
+		s.mu.Unlock()
 		return nil, errors.New("acd: closed")
 	}
+	// One tenant's engine loads outside the lock: the other tenants go on
+	// meanwhile, and callers for this tenant wait for the one load.
+	if l := s.loading[t]; l != nil {
+		s.mu.Unlock()
+		select {
+		case <-l.done:
+			return l.te, l.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	l := &tenantLoad{done: make(chan struct{})}
+	if s.loading == nil {
+		s.loading = map[store.TenantID]*tenantLoad{}
+	}
+	s.loading[t] = l
+	s.mu.Unlock()
+
 	te, err := s.load(store.WithTenant(context.WithoutCancel(ctx), t), t)
 	if err != nil {
-		return nil, fmt.Errorf("acd: load routing of tenant %s: %w", t, err)
+		err = fmt.Errorf("acd: load routing of tenant %s: %w", t, err)
+		te = nil
 	}
-	s.tenants[t] = te
-	s.wg.Add(1)
-	go s.drive(te)
-	return te, nil
+	s.mu.Lock()
+	delete(s.loading, t)
+	if err == nil && s.ctx.Err() != nil {
+		err, te = errors.New("acd: closed"), nil
+	}
+	if err == nil {
+		s.tenants[t] = te
+		s.wg.Add(1)
+		go s.drive(te)
+	}
+	s.mu.Unlock()
+	l.te, l.err = te, err
+	close(l.done)
+	return te, err
+}
+
+// tenantLoad is a tenant's engine being loaded: done closes when te or err
+// is set.
+type tenantLoad struct {
+	done chan struct{}
+	te   *tenantEngine
+	err  error
 }
 
 func (s *Service) groupSettings(ctx context.Context, id string) (GroupSettings, error) {

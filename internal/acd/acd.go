@@ -114,6 +114,32 @@ type tenantEngine struct {
 	subMu sync.Mutex
 	subs  map[*subscriber]struct{}
 	conns map[routing.AgentID]int // open live connections per agent
+
+	// evicted (under pmu): a step of this engine failed to commit, so the
+	// engine is ahead of the store; it is dropped (stop ends its timer
+	// goroutine) and the tenant's next call loads a fresh one from the
+	// store.
+	evicted bool
+	stop    chan struct{}
+}
+
+// errReloading answers a call that raced with the eviction of its engine.
+var errReloading = errors.New("routing is reloading after a failed write: try again")
+
+// evict drops te after a failed commit (te.pmu held).
+func (s *Service) evict(te *tenantEngine) {
+	if te.evicted {
+		return
+	}
+	te.evicted = true
+	s.mu.Lock()
+	if s.tenants[te.id] == te {
+		delete(s.tenants, te.id)
+	}
+	s.mu.Unlock()
+	close(te.stop)
+	te.closeSubs()
+	s.log.Error("routing engine dropped after a failed write; it is loaded again from the store", "tenant", te.id)
 }
 
 // New returns the service over the backend b. Close stops the timer
@@ -230,7 +256,7 @@ func (s *Service) load(ctx context.Context, t store.TenantID) (*tenantEngine, er
 	if err != nil {
 		return nil, err
 	}
-	te := &tenantEngine{id: t, eng: eng, wake: make(chan struct{}, 1), subs: map[*subscriber]struct{}{}, conns: map[routing.AgentID]int{}}
+	te := &tenantEngine{id: t, eng: eng, wake: make(chan struct{}, 1), subs: map[*subscriber]struct{}{}, conns: map[routing.AgentID]int{}, stop: make(chan struct{})}
 	groups, err := s.dir.ListGroups(ctx, false)
 	if err != nil {
 		return nil, err
@@ -282,7 +308,15 @@ func (s *Service) load(ctx context.Context, t store.TenantID) (*tenantEngine, er
 	if err != nil {
 		return nil, err
 	}
-	s.commit(ctx, te, evs, nil)
+	if err := s.commit(ctx, te, evs, nil); err != nil {
+		return nil, err
+	}
+	te.pmu.Lock()
+	evicted := te.evicted // a step of the load failed to commit
+	te.pmu.Unlock()
+	if evicted {
+		return nil, errReloading
+	}
 	s.log.Info("routing loaded", "tenant", t, "groups", len(groups), "agents", len(users), "agents_restored", len(agents), "tasks_restored", len(tasks))
 	return te, nil
 }
@@ -332,6 +366,9 @@ func (s *Service) drive(te *tenantEngine) {
 		case <-s.ctx.Done():
 			t.Stop()
 			return
+		case <-te.stop:
+			t.Stop()
+			return
 		case <-te.wake:
 			t.Stop()
 			continue
@@ -367,6 +404,9 @@ func (s *Service) commit(ctx context.Context, te *tenantEngine, evs []routing.Ev
 func (s *Service) step(ctx context.Context, te *tenantEngine, x *extra, call func() ([]routing.Event, error)) error {
 	te.pmu.Lock()
 	defer te.pmu.Unlock()
+	if te.evicted {
+		return errReloading
+	}
 	evs, err := call()
 	if err != nil && len(evs) == 0 {
 		return err
@@ -458,10 +498,13 @@ func (s *Service) commitLocked(ctx context.Context, te *tenantEngine, evs []rout
 		})
 	}
 	if err != nil {
+		// Nothing of the step is stored: nobody hears of it, and the
+		// engine that made it goes.
 		s.log.Error("routing state not persisted", "tenant", te.id, "err", err)
-	} else {
-		s.stored.Add(uint64(len(evs)))
+		s.evict(te)
+		return err
 	}
+	s.stored.Add(uint64(len(evs)))
 	te.publish(evs, agents, groups)
 	if len(evs) > 0 {
 		s.lmu.RLock()

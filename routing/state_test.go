@@ -333,6 +333,11 @@ func TestViews(t *testing.T) {
 	if cfg, err := h.e.GroupConfig("g"); err != nil || cfg.OfferTimeout != DefaultOfferTimeout || cfg.Strategy != StrategyLongestIdle {
 		t.Fatalf("config %+v %v", cfg, err)
 	}
+	// Nobody signed in: no estimate at all (the wait is unknown).
+	h.must(h.e.SignOut("a1", "x"))
+	if d, ok := h.e.EstimatedWait("t3"); ok {
+		t.Fatalf("estimated wait %v with nobody signed in", d)
+	}
 }
 
 // TestRestoreGrace: after a restart every restored agent is disconnected

@@ -88,19 +88,19 @@ func (e *Engine) QueuePosition(id TaskID) (int, bool) {
 
 // EstimatedWait estimates how much longer a queued task will wait: its
 // position times the group's recent average handle time, divided by the
-// members signed in. ok is false when the task is not queued or the group
-// has no handle time yet.
+// members signed in. ok is false when there is no honest estimate: the
+// task is not queued, the group has no handle time yet, or nobody in the
+// group is signed in (the wait is then unknown, not "about a minute").
 func (e *Engine) EstimatedWait(id TaskID) (time.Duration, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := e.tasks.get(id)
-	if t == nil || t.status != TaskQueued || !t.group.hasHandle {
+	if t == nil || t.status != TaskQueued || !t.group.hasHandle || t.group.signedIn == 0 {
 		return 0, false
 	}
 	g := t.group
 	pos := e.position(t)
-	n := max(g.signedIn, 1)
-	return time.Duration(float64(pos) * g.ewmaHandle / float64(n)), true
+	return time.Duration(float64(pos) * g.ewmaHandle / float64(g.signedIn)), true
 }
 
 // GroupStats returns the wallboard figures of a group. It costs

@@ -118,7 +118,7 @@ type frame struct {
 	Messages     []messageView           `json:"messages,omitempty"`
 	Conversation *conversationView       `json:"conversation,omitempty"`
 	Position     int                     `json:"position,omitempty"`
-	WaitS        int                     `json:"wait_s,omitempty"`
+	WaitS        int                     `json:"wait_s,omitempty"` // -1: no estimate (nobody signed in, no handle time yet)
 	Action       *routing.OverflowAction `json:"action,omitempty"`
 	ArticleID    string                  `json:"article_id,omitempty"`
 	Helpful      *bool                   `json:"helpful,omitempty"`
@@ -202,6 +202,15 @@ func (c *custSock) waiting() bool {
 	return cv != nil && cv.Status == history.StatusQueued
 }
 
+// waitS is an estimated wait in whole seconds for the page: -1 when there
+// is no estimate, at least 1 otherwise.
+func waitS(wait time.Duration) int {
+	if wait < 0 {
+		return -1
+	}
+	return max(1, int(wait.Seconds()))
+}
+
 func (c *custSock) sendPosition(s *Service) {
 	cv := c.current()
 	if cv == nil {
@@ -216,7 +225,7 @@ func (c *custSock) sendPosition(s *Service) {
 	c.lastPos = pos
 	c.mu.Unlock()
 	if changed {
-		c.send(frame{Type: "queue", Position: pos, WaitS: int(wait.Seconds())})
+		c.send(frame{Type: "queue", Position: pos, WaitS: waitS(wait)})
 	}
 }
 
@@ -595,6 +604,6 @@ func (s *Service) afterEnqueue(c *custSock, conv *history.Conversation, res rout
 		c.mu.Lock()
 		c.lastPos = pos
 		c.mu.Unlock()
-		c.send(frame{Type: "queue", Position: pos, WaitS: int(wait.Seconds())})
+		c.send(frame{Type: "queue", Position: pos, WaitS: waitS(wait)})
 	}
 }

@@ -59,6 +59,10 @@ func TestChatFlowsInBrowsers(t *testing.T) {
 	bt.Do(t, c2, "second customer sees the queue position",
 		chromedp.WaitVisible(`//div[@id="notice" and @data-position="1"]`),
 	)
+	// No chat has been handled yet: no wait is promised.
+	if txt := bt.Get(t, c2, chromedp.Evaluate[string](`document.getElementById('notice').textContent`)); !strings.Contains(txt, "暂时无法估计等待时间") || strings.Contains(txt, "预计等待") {
+		t.Fatalf("queue notice %q", txt)
+	}
 
 	// The first customer's connection drops; what they type meanwhile is
 	// delivered once after the page reconnects.

@@ -31,6 +31,7 @@ type frame struct {
 	} `json:"messages,omitempty"`
 	Conversation *struct{ ID, Status string } `json:"conversation,omitempty"`
 	Position     int                          `json:"position,omitempty"`
+	WaitS        int                          `json:"wait_s,omitempty"`
 	Error        string                       `json:"error,omitempty"`
 	Field        string                       `json:"field,omitempty"`
 }

@@ -71,7 +71,7 @@ type Visitor struct {
 	ConversationID history.ConversationID
 }
 
-// Positions tells queue positions.
+// Positions tells queue positions and estimated waits (negative: unknown).
 type Positions interface {
 	Position(ctx context.Context, id routing.TaskID) (int, time.Duration, bool)
 }

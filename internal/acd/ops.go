@@ -224,7 +224,9 @@ func (s *Service) Events(ctx context.Context, task, agent string, afterSeq uint6
 }
 
 // Position returns a queued task's 1-based queue position and estimated
-// wait; ok is false when the task is not queued.
+// wait, or a negative wait when there is no honest estimate (nobody in the
+// group signed in, no handle time yet); ok is false when the task is not
+// queued.
 func (s *Service) Position(ctx context.Context, id routing.TaskID) (pos int, wait time.Duration, ok bool) {
 	te, err := s.engine(ctx)
 	if err != nil {
@@ -233,8 +235,10 @@ func (s *Service) Position(ctx context.Context, id routing.TaskID) (pos int, wai
 	if pos, ok = te.eng.QueuePosition(id); !ok {
 		return 0, 0, false
 	}
-	wait, _ = te.eng.EstimatedWait(id)
-	return pos, wait, true
+	if w, known := te.eng.EstimatedWait(id); known {
+		return pos, w, true
+	}
+	return pos, -1, true
 }
 
 // AutoCloseAfter is the silence after which a group closes a chat (0 =

@@ -93,7 +93,9 @@ function onFrame(f) {
       else if (!state.conv || state.conv.status === 'closed') $('picker').hidden = false;
       break;
     case 'started': setConversation(f.conversation); if (f.conversation.status !== 'bot') notice('正在为您接通客服… · Connecting you to an agent…'); break;
-    case 'queue': notice(`您前面还有 ${f.position - 1} 位，预计等待 ${Math.max(1, Math.round((f.wait_s || 0) / 60))} 分钟 · Position ${f.position} in queue`); $('notice').dataset.position = f.position; break;
+    case 'queue': notice(f.wait_s > 0
+      ? `您前面还有 ${f.position - 1} 位，预计等待 ${Math.max(1, Math.round(f.wait_s / 60))} 分钟 · Position ${f.position} in queue`
+      : `您前面还有 ${f.position - 1} 位，暂时无法估计等待时间 · Position ${f.position} in queue; the wait cannot be estimated yet`); $('notice').dataset.position = f.position; break;
     case 'status': setConversation(f.conversation); break;
     case 'message':
       render(f.message);

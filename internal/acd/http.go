@@ -64,6 +64,10 @@ func apiError(err error) error {
 	if errors.As(err, &ce) {
 		return httpapi.BadRequest(ce.Field, err.Error())
 	}
+	var hw *HoldingWorkError
+	if errors.As(err, &hw) {
+		return &httpapi.Error{Status: fiber.StatusConflict, Code: "holding_work", Message: err.Error()}
+	}
 	switch {
 	case errors.Is(err, routing.ErrUnknownAgent):
 		return &httpapi.Error{Status: fiber.StatusNotFound, Code: "not_in_routing", Message: "you are not in any skill group (or not signed in): " + err.Error()}
@@ -119,7 +123,7 @@ func optionalBody(c *fiber.Ctx, v any) error {
 }
 
 func (s *Service) hSignOut(c *fiber.Ctx) error {
-	if err := s.SignOut(c.UserContext(), me(c), "agent"); err != nil {
+	if err := s.SignOutSelf(c.UserContext(), me(c)); err != nil {
 		return apiError(err)
 	}
 	return s.sendMe(c)

@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/omnihub/hub/internal/accounts"
@@ -59,6 +60,36 @@ func (s *Service) SignIn(ctx context.Context, id accounts.UserID) error {
 // SignOut signs an agent out; offers they hold go back to their queues.
 func (s *Service) SignOut(ctx context.Context, id accounts.UserID, reason string) error {
 	return s.do(ctx, func(e *routing.Engine) ([]routing.Event, error) { return e.SignOut(routing.AgentID(id), reason) })
+}
+
+// HoldingWorkError refuses an agent's own sign-out while they hold
+// conversations: signing out would put the customers back in the queue
+// without a word. A supervisor's forced sign-out still does.
+type HoldingWorkError struct{ Held int }
+
+func (e *HoldingWorkError) Error() string {
+	return fmt.Sprintf("结束或转出您的 %d 个会话后再签出 · finish or transfer your %d conversation(s) before signing out", e.Held, e.Held)
+}
+
+// SignOutSelf is an agent's own sign-out: refused (HoldingWorkError) while
+// they hold accepted work, checked in the same step as the sign-out.
+func (s *Service) SignOutSelf(ctx context.Context, id accounts.UserID) error {
+	return s.do(ctx, func(e *routing.Engine) ([]routing.Event, error) {
+		snap, err := e.Agent(routing.AgentID(id))
+		if err != nil {
+			return nil, err
+		}
+		held := 0
+		for _, t := range snap.Tasks {
+			if t.Accepted {
+				held++
+			}
+		}
+		if held > 0 {
+			return nil, &HoldingWorkError{Held: held}
+		}
+		return e.SignOut(routing.AgentID(id), "agent")
+	})
 }
 
 // SetState changes an agent's state (ready, not_ready with a reason, a

@@ -17,7 +17,9 @@ func TestSignOutWhileHoldingWork(t *testing.T) {
 	if st := h.Do("POST", "/api/v1/tasks/conv-s1/accept", f.agents["li"], nil, nil); st != 200 {
 		t.Fatalf("accept: %d", st)
 	}
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	if st := h.Do("POST", "/api/v1/agent/sign-out", f.agents["li"], nil, &e); st != 409 || e.Error.Code != "holding_work" {
 		t.Fatalf("sign-out while holding a chat: %d %+v", st, e)
 	}

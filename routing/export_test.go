@@ -230,9 +230,12 @@ func (e *Engine) checkInvariantsLocked() error {
 		if len(a.memb) != len(a.membIdx) {
 			return fmt.Errorf("agent %q: memberships inconsistent", aid)
 		}
-		if !a.overOK && e.overLimits(a) {
-			return fmt.Errorf("agent %q over its limits: used %d/%d ch %v max %v held %d", aid, a.used, a.capacity, a.chCount, a.chMax, len(a.held))
-		}
+		// Whether an agent may be over its limits depends on its history
+		// (a limit lowered while it held work, a silent chat's customer
+		// writing again), which these checks cannot see; trusting the
+		// engine's own overOK flag for it would let any overshoot the engine
+		// wrongly allows pass. The capacity model of the randomized tests
+		// (capModel, random_test.go) checks it from the events instead.
 		if a.state == StateSignedOut && (len(a.held) > 0 || len(a.reserved) > 0 || len(a.pending) > 0) {
 			return fmt.Errorf("agent %q signed out but holds work", aid)
 		}

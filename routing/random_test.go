@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -201,6 +203,290 @@ func (s *shadow) compare(e *Engine) error {
 	return nil
 }
 
+// ---- capacity model: the work each agent holds, from events alone ----
+
+// capModel rebuilds from events, and from the configuration the test itself
+// applies, the work every agent holds (offers and assignments, per channel
+// and per group, with their costs), and checks it against the agent's limits
+// as the engine defines them (see fitsCost): total cost <= capacity, tasks of
+// a channel <= ChannelMax, tasks of a group <= GroupCap for a member, and an
+// exclusive channel (voice, video) never shared with anything.
+//
+// It trusts no engine flag. Every task_offered must fit at the moment it is
+// made; an agent may otherwise be over a limit only for a reason the model
+// saw itself and keeps as an excuse until the agent is back within that
+// limit: the test lowered the limit (UpsertAgent) while the agent held work,
+// or a silent chat's customer wrote again (task_active: full cost back).
+// Transfers to a named agent must fit like any other offer.
+type capModel struct {
+	defCost    map[Channel]int
+	exclusive  map[Channel]bool
+	silentCost int
+	defCap     int
+	groups     map[GroupID]GroupConfig
+	agents     map[AgentID]*capAgent
+}
+
+type capAgent struct {
+	cfg     AgentConfig
+	held    map[TaskID]*capHold
+	excused map[capLimit]string // limit -> why it may be exceeded
+}
+
+type capHold struct {
+	ch               Channel
+	g                GroupID
+	full, cost       int
+	accepted, silent bool
+}
+
+// capLimit names one limit of an agent.
+type capLimit struct {
+	kind string // "capacity", "channel", "group" or "exclusive"
+	ch   Channel
+	g    GroupID
+}
+
+func (l capLimit) String() string {
+	switch l.kind {
+	case "channel":
+		return "channel max of " + string(l.ch)
+	case "group":
+		return "group cap of " + string(l.g)
+	}
+	return l.kind
+}
+
+// cfgChange is a configuration the test applied after the event numbered
+// after (and before every later one).
+type cfgChange struct {
+	after uint64
+	agent *AgentConfig
+	group *GroupConfig
+}
+
+func newCapModel(opts Options) *capModel {
+	m := &capModel{defCost: DefaultChannelCost(), exclusive: map[Channel]bool{}, silentCost: opts.SilentCost,
+		defCap: opts.DefaultCapacity, groups: map[GroupID]GroupConfig{}, agents: map[AgentID]*capAgent{}}
+	if m.defCap == 0 {
+		m.defCap = DefaultCapacity
+	}
+	for ch, c := range opts.ChannelCost {
+		m.defCost[ch] = c
+	}
+	if !opts.AllowMixedMedia {
+		m.exclusive[ChannelVoice], m.exclusive[ChannelVideo] = true, true
+	}
+	return m
+}
+
+// config applies a configuration change the test made.
+func (m *capModel) config(c cfgChange) {
+	if c.group != nil {
+		m.groups[c.group.ID] = *c.group
+	}
+	if c.agent != nil {
+		cfg := cloneAgentConfig(*c.agent)
+		if cfg.Capacity == 0 {
+			cfg.Capacity = m.defCap
+		}
+		a := m.agents[cfg.ID]
+		if a == nil {
+			a = &capAgent{held: map[TaskID]*capHold{}, excused: map[capLimit]string{}}
+			m.agents[cfg.ID] = a
+		}
+		a.cfg = cfg
+		for _, l := range m.over(a) {
+			if l.kind != "exclusive" && a.excused[l] == "" {
+				a.excused[l] = "limit lowered by the test while the agent held work"
+			}
+		}
+		m.refresh(a)
+	}
+}
+
+func (m *capModel) cost(g GroupID, ch Channel) int {
+	if c, ok := m.groups[g].ChannelCost[ch]; ok {
+		return c
+	}
+	return m.defCost[ch]
+}
+
+// load sums what a holds.
+func (m *capModel) load(a *capAgent) (used int, perCh map[Channel]int, perG map[GroupID]int, excl int) {
+	perCh, perG = map[Channel]int{}, map[GroupID]int{}
+	for _, h := range a.held {
+		used += h.cost
+		perCh[h.ch]++
+		perG[h.g]++
+		if m.exclusive[h.ch] {
+			excl++
+		}
+	}
+	return used, perCh, perG, excl
+}
+
+// over lists the limits a is above, in a stable order.
+func (m *capModel) over(a *capAgent) []capLimit {
+	used, perCh, perG, excl := m.load(a)
+	var out []capLimit
+	if used > a.cfg.Capacity {
+		out = append(out, capLimit{kind: "capacity"})
+	}
+	for ch, mx := range a.cfg.ChannelMax {
+		if mx > 0 && perCh[ch] > mx {
+			out = append(out, capLimit{kind: "channel", ch: ch})
+		}
+	}
+	for g, cp := range a.cfg.GroupCap {
+		// held tasks of a group count towards its cap while the agent is
+		// a member, whether taken as a member or not (addMembership)
+		if _, member := a.cfg.Groups[g]; member && cp > 0 && perG[g] > cp {
+			out = append(out, capLimit{kind: "group", g: g})
+		}
+	}
+	if excl > 0 && len(a.held) > 1 {
+		out = append(out, capLimit{kind: "exclusive"})
+	}
+	slices.SortFunc(out, func(x, y capLimit) int {
+		return cmp.Compare(x.kind+"/"+string(x.ch)+"/"+string(x.g), y.kind+"/"+string(y.ch)+"/"+string(y.g))
+	})
+	return out
+}
+
+// refresh drops the excuses of the limits a is back within.
+func (m *capModel) refresh(a *capAgent) {
+	over := m.over(a)
+	for l := range a.excused {
+		if !slices.Contains(over, l) {
+			delete(a.excused, l)
+		}
+	}
+}
+
+func (m *capModel) describe(id AgentID, a *capAgent) string {
+	used, perCh, perG, _ := m.load(a)
+	return fmt.Sprintf("agent %q used %d/%d per channel %v (max %v) per group %v (cap %v, member of %v) held %d",
+		id, used, a.cfg.Capacity, perCh, a.cfg.ChannelMax, perG, a.cfg.GroupCap, a.cfg.Groups, len(a.held))
+}
+
+// apply follows one event. An offer that does not fit is an error.
+func (m *capModel) apply(ev Event) error {
+	switch ev.Type {
+	case EventTaskOffered, EventOfferAccepted, EventOfferRejected, EventOfferTimeout, EventOfferWithdrawn,
+		EventTaskCompleted, EventTaskSilent, EventTaskActive:
+	case EventTaskTransferred:
+		if ev.FromAgent == "" {
+			return nil
+		}
+	default:
+		return nil
+	}
+	id := ev.AgentID
+	if ev.Type == EventTaskTransferred {
+		id = ev.FromAgent
+	}
+	a := m.agents[id]
+	if a == nil {
+		return fmt.Errorf("seq %d: %s for agent %q the test never configured", ev.Seq, ev.Type, id)
+	}
+	h := a.held[ev.TaskID]
+	if ev.Type == EventTaskOffered {
+		if h != nil {
+			return fmt.Errorf("seq %d: task %q offered to %q, who holds it already", ev.Seq, ev.TaskID, id)
+		}
+		c := m.cost(ev.GroupID, ev.Channel)
+		a.held[ev.TaskID] = &capHold{ch: ev.Channel, g: ev.GroupID, full: c, cost: c}
+		for _, l := range m.over(a) {
+			if l.kind == "capacity" || l.kind == "exclusive" || (l.kind == "channel" && l.ch == ev.Channel) ||
+				(l.kind == "group" && l.g == ev.GroupID) {
+				return fmt.Errorf("seq %d: offer of %q (%s through %s, cost %d) takes it over its %s: %s",
+					ev.Seq, ev.TaskID, ev.Channel, ev.GroupID, c, l, m.describe(id, a))
+			}
+		}
+		return nil
+	}
+	if h == nil {
+		return fmt.Errorf("seq %d: %s of task %q by agent %q, who does not hold it", ev.Seq, ev.Type, ev.TaskID, id)
+	}
+	switch ev.Type {
+	case EventOfferAccepted:
+		if h.accepted {
+			return fmt.Errorf("seq %d: task %q accepted twice by %q", ev.Seq, ev.TaskID, id)
+		}
+		h.accepted = true
+	case EventOfferRejected, EventOfferTimeout, EventOfferWithdrawn:
+		if h.accepted {
+			return fmt.Errorf("seq %d: %s of task %q, accepted by %q", ev.Seq, ev.Type, ev.TaskID, id)
+		}
+		delete(a.held, ev.TaskID)
+	case EventTaskCompleted, EventTaskTransferred:
+		if !h.accepted {
+			return fmt.Errorf("seq %d: %s of task %q, not accepted by %q", ev.Seq, ev.Type, ev.TaskID, id)
+		}
+		delete(a.held, ev.TaskID)
+	case EventTaskSilent:
+		if !h.accepted || h.silent {
+			return fmt.Errorf("seq %d: task %q went silent twice or before it was accepted", ev.Seq, ev.TaskID)
+		}
+		h.cost, h.silent = min(m.silentCost, h.full), true
+	case EventTaskActive:
+		if !h.silent {
+			return fmt.Errorf("seq %d: task %q active again but was not silent", ev.Seq, ev.TaskID)
+		}
+		h.cost, h.silent = h.full, false
+		if slices.Contains(m.over(a), capLimit{kind: "capacity"}) && a.excused[capLimit{kind: "capacity"}] == "" {
+			a.excused[capLimit{kind: "capacity"}] = fmt.Sprintf("seq %d: customer of %q wrote again", ev.Seq, ev.TaskID)
+		}
+	}
+	m.refresh(a)
+	return nil
+}
+
+// check fails for an agent over a limit without a reason the model saw.
+func (m *capModel) check() error {
+	ids := make([]AgentID, 0, len(m.agents))
+	for id := range m.agents {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		a := m.agents[id]
+		for _, l := range m.over(a) {
+			if a.excused[l] == "" {
+				return fmt.Errorf("over its %s with no reason the test saw: %s", l, m.describe(id, a))
+			}
+		}
+	}
+	return nil
+}
+
+// compare checks the model's holdings against the engine's agent views, so
+// that the engine holds no work the model does not count.
+func (m *capModel) compare(e *Engine) error {
+	snaps := e.Agents()
+	if len(snaps) != len(m.agents) {
+		return fmt.Errorf("engine has %d agents, model %d", len(snaps), len(m.agents))
+	}
+	for _, s := range snaps {
+		a := m.agents[s.ID]
+		if a == nil {
+			return fmt.Errorf("agent %q in engine only", s.ID)
+		}
+		used, _, _, _ := m.load(a)
+		if s.Capacity != a.cfg.Capacity || s.Used != used || len(s.Tasks) != len(a.held) {
+			return fmt.Errorf("agent %q: engine capacity %d used %d tasks %d, model %s", s.ID, s.Capacity, s.Used, len(s.Tasks), m.describe(s.ID, a))
+		}
+		for _, ht := range s.Tasks {
+			h := a.held[ht.TaskID]
+			if h == nil || h.ch != ht.Channel || h.g != ht.Group || h.cost != ht.Cost || h.accepted != ht.Accepted || h.silent != ht.Silent {
+				return fmt.Errorf("agent %q: engine holds %+v, model %+v", s.ID, ht, h)
+			}
+		}
+	}
+	return nil
+}
+
 // ---- random world ----
 
 var allowedErrs = []error{ErrUnknownAgent, ErrUnknownTask, ErrUnknownGroup, ErrNotOffered, ErrInvalidState,
@@ -249,11 +535,17 @@ func randomAgent(r *rand.Rand, id AgentID) AgentConfig {
 	for _, i := range perm {
 		c.Groups[groupIDs[i]] = 1 + r.IntN(3)
 	}
-	if r.IntN(4) == 0 {
+	switch r.IntN(6) { // 0: the default (100)
+	case 1, 2:
 		c.Capacity = 150
+	case 3:
+		c.Capacity = 60 // chats only
 	}
 	if r.IntN(3) == 0 {
 		c.ChannelMax = map[Channel]int{ChannelWebChat: 1 + r.IntN(3)}
+		if r.IntN(2) == 0 {
+			c.ChannelMax[ChannelSMS] = 1 + r.IntN(2)
+		}
 	}
 	if r.IntN(3) == 0 {
 		c.GroupCap = map[GroupID]int{groupIDs[perm[0]]: 1 + r.IntN(2)}
@@ -265,32 +557,70 @@ var channels = []Channel{ChannelVoice, ChannelVoice, ChannelVideo, ChannelWebCha
 
 type world struct {
 	e      *Engine
+	opts   Options
 	clk    *fakeClock
 	agents []AgentID
 	mu     sync.Mutex
 	ids    []TaskID
 	next   int
+
+	// gate lets a configuration step run alone: every other step holds
+	// it shared. A configuration change then falls between the events
+	// numbered up to seen and those after, which is what a capModel
+	// replaying the events in Seq order needs.
+	gate sync.RWMutex
+	seen atomic.Uint64 // highest Seq returned so far
+	// cfgs lists the configuration changes made, in order (appended only
+	// with gate held exclusively, or before any step).
+	cfgs []cfgChange
+}
+
+// noteSeq raises seen to the last Seq of evs.
+func (w *world) noteSeq(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	n := evs[len(evs)-1].Seq
+	for {
+		old := w.seen.Load()
+		if old >= n || w.seen.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// model builds a capModel holding the configuration made so far.
+func (w *world) model() *capModel {
+	m := newCapModel(w.opts)
+	for _, c := range w.cfgs {
+		m.config(c)
+	}
+	return m
 }
 
 func newWorld(t testing.TB, r *rand.Rand, nAgents int) *world {
 	clk := newClock()
-	e, err := New(Options{Now: clk.Now, SilentAfter: 30 * time.Second, SilentCost: 5, PresenceGrace: 20 * time.Second,
-		RejectCooldown: 10 * time.Second, CustomStates: []CustomState{{Name: "training"}, {Name: "outbound", Routable: true}}})
+	opts := Options{Now: clk.Now, SilentAfter: 30 * time.Second, SilentCost: 5, PresenceGrace: 20 * time.Second,
+		RejectCooldown: 10 * time.Second, CustomStates: []CustomState{{Name: "training"}, {Name: "outbound", Routable: true}}}
+	e, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{e: e, clk: clk}
+	w := &world{e: e, opts: opts, clk: clk}
 	for _, g := range randomGroups(r) {
 		if _, err := e.UpsertGroup(g); err != nil {
 			t.Fatal(err)
 		}
+		w.cfgs = append(w.cfgs, cfgChange{group: &g})
 	}
 	for i := range nAgents {
 		id := AgentID(fmt.Sprintf("a%d", i))
 		w.agents = append(w.agents, id)
-		if _, err := e.UpsertAgent(randomAgent(r, id)); err != nil {
+		c := randomAgent(r, id)
+		if _, err := e.UpsertAgent(c); err != nil {
 			t.Fatal(err)
 		}
+		w.cfgs = append(w.cfgs, cfgChange{agent: &c})
 	}
 	return w
 }
@@ -324,6 +654,14 @@ func (w *world) step(r *rand.Rand, prefix string, allowTick bool) ([]Event, stri
 	var err error
 	op := r.IntN(1000)
 	var name string
+	if op >= 985 && op < 999 { // configuration: alone (see gate)
+		w.gate.Lock()
+		defer w.gate.Unlock()
+	} else {
+		w.gate.RLock()
+		defer w.gate.RUnlock()
+	}
+	defer func() { w.noteSeq(evs) }() // before the gate opens
 	switch {
 	case op < 200:
 		name = "enqueue"
@@ -451,12 +789,15 @@ func (w *world) step(r *rand.Rand, prefix string, allowTick bool) ([]Event, stri
 			name = "connect"
 			evs, err = e.Connected(ag)
 		}
-	case op < 990:
+	case op < 985:
 		name = "touch"
 		evs, err = e.Touch(w.randTask(r), w.clk.Now())
 	case op < 996:
 		name = "upsert_agent"
-		evs, err = e.UpsertAgent(randomAgent(r, ag))
+		c := randomAgent(r, ag)
+		if evs, err = e.UpsertAgent(c); err == nil {
+			w.cfgs = append(w.cfgs, cfgChange{after: w.seen.Load(), agent: &c})
+		}
 	case op < 999:
 		name = "upsert_group"
 		gs := randomGroups(r)
@@ -464,7 +805,9 @@ func (w *world) step(r *rand.Rand, prefix string, allowTick bool) ([]Event, stri
 		strategies := []Strategy{StrategyLongestIdle, StrategyLeastLoaded, StrategyFewestHandled, StrategyRoundRobin, StrategyLastAgent, StrategyRingAll}
 		g.Strategy = strategies[r.IntN(len(strategies))]
 		g.AutoAccept = r.IntN(3) == 0
-		evs, err = e.UpsertGroup(g)
+		if evs, err = e.UpsertGroup(g); err == nil {
+			w.cfgs = append(w.cfgs, cfgChange{after: w.seen.Load(), group: &g})
+		}
 	default:
 		name = "reset_daily"
 		e.ResetDailyCounters()
@@ -472,7 +815,9 @@ func (w *world) step(r *rand.Rand, prefix string, allowTick bool) ([]Event, stri
 	return evs, name, checkErr(err)
 }
 
-func (w *world) drain(t testing.TB, sh *shadow) {
+// drain ends every task, passing the events to sh and cm (either may be
+// nil).
+func (w *world) drain(t testing.TB, sh *shadow, cm *capModel) {
 	for range 100 {
 		ts := w.e.Tasks()
 		if len(ts) == 0 {
@@ -489,10 +834,15 @@ func (w *world) drain(t testing.TB, sh *shadow) {
 			if checkErr(err) != nil {
 				t.Fatalf("drain %q: %v", task.ID, err)
 			}
-			if sh != nil {
-				for _, ev := range evs {
+			for _, ev := range evs {
+				if sh != nil {
 					if err := sh.apply(ev); err != nil {
 						t.Fatalf("drain: %v", err)
+					}
+				}
+				if cm != nil {
+					if err := cm.apply(ev); err != nil {
+						t.Fatalf("drain: capacity: %v", err)
 					}
 				}
 			}
@@ -524,6 +874,8 @@ func runSingle(t *testing.T, seed uint64, steps int) {
 	r := rand.New(rand.NewPCG(seed, 0))
 	w := newWorld(t, r, 6+r.IntN(8))
 	sh := newShadow()
+	cm := w.model()
+	nCfg := len(w.cfgs)
 	fail := func(step int, name string, format string, args ...any) {
 		t.Helper()
 		t.Fatalf("seed %d step %d (%s): %s", seed, step, name, fmt.Sprintf(format, args...))
@@ -533,10 +885,22 @@ func runSingle(t *testing.T, seed uint64, steps int) {
 		if err != nil {
 			fail(i, name, "%v", err)
 		}
+		for ; nCfg < len(w.cfgs); nCfg++ { // a change made by this step precedes its events
+			cm.config(w.cfgs[nCfg])
+		}
 		for _, ev := range evs {
 			if err := sh.apply(ev); err != nil {
 				fail(i, name, "%v\nevents: %+v", err, evs)
 			}
+			if err := cm.apply(ev); err != nil {
+				fail(i, name, "capacity: %v", err)
+			}
+		}
+		if err := cm.check(); err != nil {
+			fail(i, name, "capacity: %v", err)
+		}
+		if err := cm.compare(w.e); err != nil {
+			fail(i, name, "capacity model vs engine: %v", err)
 		}
 		if err := w.e.CheckInvariants(); err != nil {
 			for _, ev := range evs {
@@ -548,9 +912,12 @@ func runSingle(t *testing.T, seed uint64, steps int) {
 			fail(i, name, "events vs engine: %v", err)
 		}
 	}
-	w.drain(t, sh)
+	w.drain(t, sh, cm)
 	if err := w.e.CheckInvariants(); err != nil {
 		t.Fatalf("seed %d after drain: %v", seed, err)
+	}
+	if err := cm.compare(w.e); err != nil {
+		t.Fatalf("seed %d after drain: capacity model vs engine: %v", seed, err)
 	}
 	if len(sh.tasks) != 0 {
 		t.Fatalf("seed %d: tasks not terminal in events: %v", seed, sh.tasks)
@@ -578,6 +945,7 @@ func TestRandomConcurrent(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(seed, 1))
 	w := newWorld(t, r, 12)
+	nInit := len(w.cfgs)
 	var mu sync.Mutex
 	var all []Event
 	var wg sync.WaitGroup
@@ -611,15 +979,37 @@ func TestRandomConcurrent(t *testing.T) {
 	}
 	slices.SortFunc(all, func(a, b Event) int { return int(a.Seq) - int(b.Seq) })
 	sh := newShadow()
+	cm := newCapModel(w.opts)
+	cfgs := w.cfgs
+	for _, c := range cfgs[:nInit] {
+		cm.config(c)
+	}
+	cfgs = cfgs[nInit:]
 	for _, ev := range all {
+		for len(cfgs) > 0 && cfgs[0].after < ev.Seq {
+			cm.config(cfgs[0])
+			cfgs = cfgs[1:]
+		}
 		if err := sh.apply(ev); err != nil {
 			t.Fatalf("seed %d: replay: %v", seed, err)
 		}
+		if err := cm.apply(ev); err != nil {
+			t.Fatalf("seed %d: replay: capacity: %v", seed, err)
+		}
+		if err := cm.check(); err != nil {
+			t.Fatalf("seed %d: replay after seq %d: capacity: %v", seed, ev.Seq, err)
+		}
+	}
+	for _, c := range cfgs {
+		cm.config(c)
 	}
 	if err := sh.compare(w.e); err != nil {
 		t.Fatalf("seed %d: events vs engine: %v", seed, err)
 	}
-	w.drain(t, sh)
+	if err := cm.compare(w.e); err != nil {
+		t.Fatalf("seed %d: capacity model vs engine: %v", seed, err)
+	}
+	w.drain(t, sh, cm)
 	if len(sh.tasks) != 0 {
 		t.Fatalf("seed %d: tasks not terminal: %v", seed, sh.tasks)
 	}

@@ -226,9 +226,6 @@ func (e *Engine) UpsertAgent(cfg AgentConfig) ([]Event, error) {
 			e.addMembership(a, e.groups[gid], lvl, cp)
 		}
 	}
-	if e.overLimits(a) {
-		a.overOK = true
-	}
 	e.touch(a)
 	e.markAgent(a)
 	return e.end(), nil
@@ -856,9 +853,6 @@ func (e *Engine) Touch(taskID TaskID, at time.Time) ([]Event, error) {
 			a.used += o.fullCost - o.cost
 			o.cost = o.fullCost
 			o.silent = false
-			if e.overLimits(a) {
-				a.overOK = true
-			}
 			e.emitTask(EventTaskActive, t, a, o.g, "")
 			e.touch(a)
 		}

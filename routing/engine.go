@@ -253,7 +253,6 @@ type agent struct {
 	handled    int
 	connected  bool
 	hasChMax   bool // some chMax is set
-	overOK     bool
 	dirty      bool
 	availDirty bool
 	acwDone    bool
@@ -822,22 +821,4 @@ func (e *Engine) exclude(t *task, a *agent) {
 		}
 	}
 	t.excl = append(t.excl, exclusion{a: a.id, until: until})
-}
-
-// overLimits reports whether a is above any of its limits.
-func (e *Engine) overLimits(a *agent) bool {
-	if a.used > a.capacity {
-		return true
-	}
-	for i, mx := range a.chMax {
-		if mx > 0 && a.chCount[i] > mx {
-			return true
-		}
-	}
-	for _, m := range a.memb {
-		if m.cap > 0 && m.held > m.cap {
-			return true
-		}
-	}
-	return a.exclusive > 0 && len(a.held) > 1
 }

@@ -152,9 +152,6 @@ func (e *Engine) RestoreAssigned(spec TaskSpec, agentID AgentID, acceptedAt time
 	t.status = TaskAssigned
 	t.offersCount = 1
 	e.tasks.put(t)
-	if e.overLimits(a) {
-		a.overOK = true
-	}
 	e.scheduleSilence(o)
 	e.touch(a)
 	e.refreshAvail()

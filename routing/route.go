@@ -334,9 +334,6 @@ func (e *Engine) release(o *offer) {
 	}
 	e.unschedule(&o.tm)
 	a.idleAt = e.curNs
-	if a.overOK && !e.overLimits(a) {
-		a.overOK = false
-	}
 	e.touch(a)
 	e.markAgent(a)
 	// Nothing refers to o any more but the caller, which may still read
@@ -706,9 +703,6 @@ func (e *Engine) silenceCheck(o *offer) {
 		o.cost = nc
 		o.silent = true
 		e.emitTask(EventTaskSilent, o.t, a, o.g, "")
-		if a.overOK && !e.overLimits(a) {
-			a.overOK = false
-		}
 		e.touch(a)
 		e.markAgent(a)
 	}

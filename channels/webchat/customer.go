@@ -115,7 +115,7 @@ type frame struct {
 	Score        int                     `json:"score,omitempty"`
 	Comment      string                  `json:"comment,omitempty"`
 	Message      *messageView            `json:"message,omitempty"`
-	Messages     []messageView           `json:"messages,omitempty"`
+	Messages     []messageView           `json:"messages,omitzero"` // nil: left out; empty: [] (sync and a resumed welcome always send a list)
 	Conversation *conversationView       `json:"conversation,omitempty"`
 	Position     int                     `json:"position,omitempty"`
 	WaitS        int                     `json:"wait_s,omitempty"` // -1: no estimate (nobody signed in, no handle time yet)

@@ -103,7 +103,7 @@ function onFrame(f) {
       $('typing').hidden = true;
       break;
     case 'ack': confirm(f.message); break;
-    case 'sync': for (const m of f.messages) render(m); break;
+    case 'sync': for (const m of f.messages || []) render(m); break; // an older hub omits an empty list
     case 'typing': $('typing').hidden = false; clearTimeout(state.typingTimer); state.typingTimer = setTimeout(() => { $('typing').hidden = true; }, 3000); break;
     case 'ended': setConversation(f.conversation); notice(''); break;
     case 'overflow': setConversation(f.conversation); $('leave').hidden = false; $('picker').hidden = true; notice('当前非工作时间或坐席繁忙 · We cannot answer right now'); break;

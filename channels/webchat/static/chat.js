@@ -29,6 +29,9 @@ function newClientId() { return 'c-' + Date.now().toString(36) + '-' + Math.rand
 
 function render(m, pending) {
   if (m.id && state.seen.has(m.id)) return;
+  // The stored copy of a message still pending here (its ack was lost with
+  // the connection) confirms it where the customer sent it: shown once.
+  if (m.id && m.client_id && state.pending.has(m.client_id)) { confirm(m); return; }
   const cls = m.kind === 'system' ? 'msg system' : `msg ${m.direction === 'in' ? 'in' : 'out'}`;
   const box = el('div', cls + (pending ? ' pending' : ''));
   box.dataset.client = m.client_id || '';

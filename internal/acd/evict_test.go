@@ -8,10 +8,8 @@ import (
 
 	"github.com/omnihub/hub/internal/accounts"
 	"github.com/omnihub/hub/internal/acd"
-	"github.com/omnihub/hub/internal/sqlitedb"
 	"github.com/omnihub/hub/internal/store"
 	"github.com/omnihub/hub/routing"
-	"github.com/omnihub/hub/storage/sqlite"
 )
 
 // failingCommits fails the commits while fail is set.
@@ -32,15 +30,7 @@ func (b *failingCommits) Commit(ctx context.Context, st acd.Step) error {
 // of the failed step is unknown); the next step works.
 func TestFailedWriteLeavesNoEngineAhead(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, sqlitedb.Options{Dir: t.TempDir(), Sync: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	r, err := sqlite.NewRouting(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := sqliteRouting(t)
 	b := &failingCommits{Backend: r}
 	s, err := acd.New(ctx, b, oneGroupDir{}, acd.Options{})
 	if err != nil {

@@ -30,6 +30,21 @@ func (b *slowLoad) LastSeq(ctx context.Context) (uint64, error) {
 	return b.Backend.LastSeq(ctx)
 }
 
+// sqliteRouting is routing's embedded store in a fresh data folder.
+func sqliteRouting(t *testing.T) acd.Backend {
+	t.Helper()
+	db, err := sqlitedb.Open(context.Background(), sqlitedb.Options{Dir: t.TempDir(), Sync: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	r, err := sqlite.NewRouting(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // emptyDir is a directory with no groups and no users.
 type emptyDir struct{}
 
@@ -49,15 +64,7 @@ func (emptyDir) GetUser(_ context.Context, id accounts.UserID) (*accounts.User, 
 // for its one load and then get it.
 func TestTenantLoadDoesNotStallOthers(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, sqlitedb.Options{Dir: t.TempDir(), Sync: "normal"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	r, err := sqlite.NewRouting(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := sqliteRouting(t)
 	b := &slowLoad{Backend: r, started: make(chan struct{}), release: make(chan struct{})}
 	s, err := acd.New(ctx, b, emptyDir{}, acd.Options{})
 	if err != nil {
